@@ -1,0 +1,94 @@
+// The event union every formatter consumes. One event per line in `--json`.
+// Every string in an event is masked before it reaches a formatter.
+
+export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable'
+
+export interface PlaybookStartEvent {
+  kind: 'playbook_start'
+  playbook: string
+  check: boolean
+  diff: boolean
+  time: string
+}
+export interface PlayStartEvent {
+  kind: 'play_start'
+  play: string
+  pattern: string
+  hosts: string[]
+}
+export interface TaskStartEvent {
+  kind: 'task_start'
+  play: string
+  task: string
+  handler: boolean
+}
+export interface HostResultEvent {
+  kind: 'host_result'
+  play: string
+  task: string
+  host: string
+  status: Status
+  /** What changed or would change, one line. */
+  summary?: string | undefined
+  /** A unified diff, when content changed and --diff is on. */
+  diff?: string | undefined
+  /** Why it failed or was unreachable, one paragraph. */
+  error?: string | undefined
+  durationMs: number
+  /** Retries used before this result. */
+  attempts?: number | undefined
+}
+export interface CommandEvent {
+  kind: 'command'
+  host: string
+  command: string
+  code: number | null
+  durationMs: number
+  stdout: string
+  stderr: string
+}
+export interface FileWriteEvent {
+  kind: 'file_write'
+  host: string
+  path: string
+  mode?: string | undefined
+  owner?: string | undefined
+  group?: string | undefined
+  content: string
+}
+export interface WarningEvent {
+  kind: 'warning'
+  message: string
+  host?: string | undefined
+}
+export interface HostCounts {
+  ok: number
+  changed: number
+  failed: number
+  skipped: number
+  unreachable: number
+  /** Failures of tasks marked ignoreErrors(). */
+  ignored: number
+}
+export interface RecapEvent {
+  kind: 'recap'
+  hosts: Record<string, HostCounts>
+  durationMs: number
+  /** Per-task wall time, slowest first, when --timings. */
+  timings?: { play: string; task: string; durationMs: number }[] | undefined
+}
+export interface ErrorEvent {
+  kind: 'error'
+  message: string
+}
+
+export type BerthEvent =
+  | PlaybookStartEvent
+  | PlayStartEvent
+  | TaskStartEvent
+  | HostResultEvent
+  | CommandEvent
+  | FileWriteEvent
+  | WarningEvent
+  | RecapEvent
+  | ErrorEvent

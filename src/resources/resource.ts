@@ -1,0 +1,121 @@
+// A resource is an idempotent unit: facts to read, a pure plan from those facts,
+// and an apply that only mutates. A Task is a resource plus execution options
+// (name, tags, notify, retries…), kept apart so a resource's arguments say only
+// what the host should look like.
+import type { Host } from '../host.ts'
+import type { Fact, FactValues } from '../facts/fact.ts'
+
+export interface ContentDiff {
+  path: string
+  before: string
+  after: string
+}
+
+export interface Plan {
+  changed: boolean
+  /** One line: what changes (or why nothing does). */
+  summary?: string | undefined
+  /** Content before and after, for --diff. */
+  diff?: ContentDiff | undefined
+}
+
+/** What an apply (or a command) produced, for later code in the playbook. */
+export interface ApplyOutput {
+  stdout?: string
+  stderr?: string
+  code?: number | null
+  data?: unknown
+}
+
+export interface Resource<P extends Plan = Plan> {
+  /** Default task name: `file /etc/motd`. */
+  readonly title: string
+  /** Facts the plan needs; gathered in one batch with the neighbouring tasks' facts. */
+  facts(): readonly Fact<unknown>[]
+  /** Pure: from facts to what must change. */
+  plan(facts: FactValues): P
+  /**
+   * For resources whose state cannot be read by batched facts (it depends on an
+   * earlier probe, say): read it here, read-only. When present, the runner calls
+   * this instead of facts() and plan().
+   */
+  check?(host: Host): Promise<P>
+  /** Mutate the host so that the plan holds; never called in check mode. */
+  apply(host: Host, plan: P): Promise<ApplyOutput | void>
+}
+
+export interface Handler {
+  readonly name: string
+  readonly tasks: readonly Task[]
+}
+
+export interface TaskOptions {
+  name?: string
+  tags?: readonly string[]
+  notify?: readonly Handler[]
+  /** Skip the task on hosts where this is false. */
+  when?: (host: Host) => boolean
+  /** Try again after a failure, up to this many extra times. */
+  retries?: number
+  delayMs?: number
+  /** Run on the first host of the batch only; the result is shared. */
+  runOnce?: boolean
+  /** A failure is reported but does not stop the host. */
+  ignoreErrors?: boolean
+  /** Run even in --check (for read-only tasks whose output later tasks need). */
+  checkModeRuns?: boolean
+}
+
+export class Task {
+  constructor(
+    readonly resource: Resource<Plan>,
+    readonly options: TaskOptions = {},
+  ) {}
+
+  get name(): string {
+    return this.options.name ?? this.resource.title
+  }
+
+  #with(extra: TaskOptions): Task {
+    return new Task(this.resource, { ...this.options, ...extra })
+  }
+  named(name: string): Task {
+    return this.#with({ name })
+  }
+  tags(...tags: string[]): Task {
+    return this.#with({ tags: [...(this.options.tags ?? []), ...tags] })
+  }
+  notify(...handlers: Handler[]): Task {
+    return this.#with({ notify: [...(this.options.notify ?? []), ...handlers] })
+  }
+  when(predicate: (host: Host) => boolean): Task {
+    return this.#with({ when: predicate })
+  }
+  retry(retries: number, delayMs = 1000): Task {
+    return this.#with({ retries, delayMs })
+  }
+  runOnce(): Task {
+    return this.#with({ runOnce: true })
+  }
+  ignoreErrors(): Task {
+    return this.#with({ ignoreErrors: true })
+  }
+  /** Also run in --check: only for tasks that change nothing. */
+  inCheckMode(): Task {
+    return this.#with({ checkModeRuns: true })
+  }
+}
+
+export const task = <P extends Plan>(resource: Resource<P>, options: TaskOptions = {}): Task => new Task(resource as Resource<Plan>, options)
+
+export function handler(name: string, ...tasks: Task[]): Handler {
+  return { name, tasks }
+}
+
+/** A task whose check and apply are written by hand, for steps no resource covers. */
+export function step(
+  title: string,
+  impl: { check: (host: Host) => Promise<Plan>; apply: (host: Host, plan: Plan) => Promise<ApplyOutput | void> },
+): Task {
+  return new Task({ title, facts: () => [], plan: () => ({ changed: true }), check: impl.check, apply: impl.apply })
+}

@@ -1,0 +1,122 @@
+// Running tasks on one host: check, then apply if changed (never in check mode).
+//
+// Facts are prefetched: when a host has no valid facts, the facts of the tasks
+// still ahead of it are gathered in ONE exec. A no-op run therefore costs one round
+// trip per host, and after any change the prefetched facts are dropped, so no plan
+// is ever computed against state that an earlier task has just changed.
+// After a change the look-ahead shrinks to the next task and grows fourfold each
+// time a window passes without change, so a first run (everything changes) does not
+// re-read the whole remaining list after every task.
+import type { Host } from '../host.ts'
+import { FactMap } from '../facts/fact.ts'
+import { gather } from '../facts/gather.ts'
+import { UnreachableError } from '../errors.ts'
+import type { ApplyOutput, Handler, Plan, Task } from '../resources/resource.ts'
+import type { Status } from '../report/events.ts'
+
+export interface TaskRunResult {
+  task: string
+  host: string
+  status: Status
+  plan?: Plan | undefined
+  /** What apply produced (a command's stdout, say). */
+  output?: ApplyOutput | undefined
+  error?: Error | undefined
+  durationMs: number
+  attempts: number
+}
+
+export interface HostState {
+  readonly host: Host
+  /** Facts gathered ahead for the remaining tasks; undefined once something changed. */
+  facts: FactMap | undefined
+  readonly notified: Set<Handler>
+  failed: boolean
+  unreachable: boolean
+  /** How many tasks ahead the next gather reads. */
+  window: number
+}
+
+export const hostState = (host: Host): HostState => ({ host, facts: undefined, notified: new Set(), failed: false, unreachable: false, window: Infinity })
+
+export interface StepOptions {
+  check: boolean
+  /** Tasks still ahead on this host (this one first), for prefetching their facts. */
+  ahead: readonly Task[]
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** Run one task on one host. Never throws: the outcome is in the result. */
+export async function runTask(state: HostState, task: Task, opts: StepOptions): Promise<TaskRunResult> {
+  const { host } = state
+  const started = performance.now()
+  const result = (status: Status, extra: Partial<TaskRunResult> = {}): TaskRunResult => ({
+    task: task.name,
+    host: host.name,
+    status,
+    durationMs: performance.now() - started,
+    attempts: 1,
+    ...extra,
+  })
+  if (task.options.when && !task.options.when(host)) return result('skipped', { plan: { changed: false, summary: 'condition is false' } })
+
+  const retries = task.options.retries ?? 0
+  let lastError: Error | undefined
+  for (let attempt = 1; attempt <= retries + 1; attempt++) {
+    try {
+      const plan = await planTask(state, task, opts.ahead)
+      if (!plan.changed) return result('ok', { plan, attempts: attempt })
+      if (opts.check && !task.options.checkModeRuns) return result('changed', { plan, attempts: attempt })
+      state.facts = undefined
+      state.window = 1
+      const output = (await task.resource.apply(host, plan)) ?? undefined
+      for (const h of task.options.notify ?? []) state.notified.add(h)
+      return result('changed', { plan, output, attempts: attempt })
+    } catch (e) {
+      state.facts = undefined
+      const error = e instanceof Error ? e : new Error(String(e))
+      if (error instanceof UnreachableError) {
+        state.unreachable = true
+        return result('unreachable', { error, attempts: attempt })
+      }
+      lastError = error
+      if (attempt <= retries) await sleep(task.options.delayMs ?? 1000)
+    }
+  }
+  if (!task.options.ignoreErrors) state.failed = true
+  return result('failed', { error: lastError, attempts: retries + 1 })
+}
+
+async function planTask(state: HostState, task: Task, ahead: readonly Task[]): Promise<Plan> {
+  const { resource } = task
+  if (resource.check) return resource.check(state.host)
+  const needed = resource.facts()
+  if (!state.facts || needed.some((f) => !state.facts?.has(f))) {
+    if (state.facts) state.window *= 4 // the last window held no change: read further ahead
+    const eligible = ahead.slice(0, state.window).filter((t) => !t.resource.check && (!t.options.when || t.options.when(state.host)))
+    state.facts = await gather(state.host, [...needed, ...eligible.flatMap((t) => t.resource.facts())])
+  }
+  return resource.plan(state.facts)
+}
+
+/** Run tasks in order on one host, stopping at the first failure. */
+export async function runTasksOnHost(host: Host, tasks: readonly Task[], check: boolean): Promise<TaskRunResult[]> {
+  const state = hostState(host)
+  const results: TaskRunResult[] = []
+  for (let i = 0; i < tasks.length; i++) {
+    const r = await runTask(state, tasks[i] as Task, { check, ahead: tasks.slice(i) })
+    results.push(r)
+    if (state.failed || state.unreachable) break
+  }
+  if (!state.failed && !state.unreachable) {
+    for (const h of state.notified)
+      for (let i = 0; i < h.tasks.length; i++) results.push(await runTask(state, h.tasks[i] as Task, { check, ahead: h.tasks.slice(i) }))
+  }
+  return results
+}
+
+/** What applying these tasks would change on this host. Changes nothing. */
+export const checkTasks = (host: Host, tasks: readonly Task[]) => runTasksOnHost(host, tasks, true)
+/** Converge this host: apply what differs, then run notified handlers. */
+export const applyTasks = (host: Host, tasks: readonly Task[]) => runTasksOnHost(host, tasks, false)
