@@ -167,8 +167,10 @@ export function writeFileCommand(path: string, opts: WriteFileOptions = {}): She
   ]
   if (opts.mode) steps.push(`chmod ${quote(opts.mode)} "$tmp"`)
   else steps.push(`if [ -e ${quote(path)} ]; then chmod --reference=${quote(path)} "$tmp"; else chmod 0644 "$tmp"; fi`)
-  if (opts.owner || opts.group) steps.push(`chown ${quote(`${opts.owner ?? ''}${opts.group ? ':' + opts.group : ''}`)} "$tmp"`)
-  else steps.push(`if [ -e ${quote(path)} ]; then chown --reference=${quote(path)} "$tmp"; fi`)
+  // Keep the current owner and group for whatever the caller does not set.
+  if (!opts.owner || !opts.group) steps.push(`if [ -e ${quote(path)} ]; then chown --reference=${quote(path)} "$tmp"; fi`)
+  if (opts.owner) steps.push(`chown ${quote(opts.owner)} "$tmp"`)
+  if (opts.group) steps.push(`chgrp ${quote(opts.group)} "$tmp"`)
   if (opts.validate) {
     const v = opts.validate.includes('%s') ? opts.validate.split('%s').join('"$tmp"') : `${opts.validate} "$tmp"`
     steps.push(`{ ${v} ; } >&2 || { echo "validation failed: ${opts.validate.replace(/["\\$`]/g, '\\$&')}" >&2; exit 3; }`)

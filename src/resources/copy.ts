@@ -1,0 +1,186 @@
+// `copy`: a file with exactly this content, mode and ownership.
+//
+// Also the engine of every resource that owns a file's content (template,
+// lineInFile, blockInFile, aptRepository, sysctl, mount's fstab): desired
+// content is either fixed or a pure edit of the current content; the plan
+// compares, and apply writes content, mode and owner in one atomic writeFile.
+import { createHash } from 'node:crypto'
+import { BerthError } from '../errors.ts'
+import { CONTENT_LIMIT, fileContentFact, type FileState } from '../facts/file.ts'
+import type { Fact, FactValues } from '../facts/fact.ts'
+import type { Host, WriteFileOptions } from '../host.ts'
+import {
+  argumentError,
+  attributeChanges,
+  attributeCommands,
+  checkAbsolutePath,
+  checkAttributes,
+  describeAttributes,
+  hasChanges,
+  runCommands,
+  type AttributeChanges,
+  type FileAttributes,
+} from './file.ts'
+import { task, type Plan, type Resource, type Task } from './resource.ts'
+
+export interface ContentOptions extends FileAttributes {
+  /** Run on the candidate file before it replaces the real one; `%s` is its path. */
+  validate?: string | undefined
+  /** Keep the previous file as `PATH.<timestamp>.bak`. */
+  backup?: boolean | undefined
+  /** Keep the content out of the diff and the recorded write (passwords, keys). */
+  sensitive?: boolean | undefined
+}
+
+/**
+ * Fixed content, or a pure edit of the current text (undefined when the file
+ * does not exist). An edit returns undefined to leave a missing file missing.
+ */
+export type DesiredContent = { content: Buffer } | { edit: (before: string | undefined) => string | undefined }
+
+export interface ContentPlan extends Plan {
+  path: string
+  /** The file must be (re)written: content and every attribute travel in one atomic write. */
+  write?: { content: Buffer; options: WriteFileOptions } | undefined
+  /** Only mode or ownership differ. */
+  attributes?: AttributeChanges | undefined
+}
+
+const HIDDEN = '(content hidden: sensitive)'
+
+/** Text a diff can show: valid UTF-8 without NUL bytes. */
+function asText(content: Buffer): string | undefined {
+  if (content.includes(0)) return undefined
+  const text = content.toString('utf8')
+  return Buffer.from(text, 'utf8').equals(content) ? text : undefined
+}
+
+/** Lines that differ once the common head and tail are set aside; enough for a one-line summary. */
+export function countChangedLines(before: string, after: string): number {
+  const a = before.split('\n')
+  const b = after.split('\n')
+  let head = 0
+  while (head < a.length && head < b.length && a[head] === b[head]) head++
+  let tail = 0
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++
+  return Math.max(a.length - head - tail, b.length - head - tail, 1)
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+
+/** Pure: compare the file as it is with the content and attributes wanted. */
+export function planContent(path: string, current: FileState, desired: DesiredContent, options: ContentOptions): ContentPlan {
+  if (current.exists && current.kind !== 'file')
+    throw new BerthError(`${path} is a ${current.typeName}, not a regular file`, {
+      hint: current.kind === 'link' ? `it links to ${current.linkTarget ?? '?'}: manage that path instead` : 'remove it first if a file belongs there',
+    })
+  if (current.exists && current.sha256 === undefined)
+    throw new BerthError(`${path} exists but could not be read`, { hint: 'run the task as a user who can read it (become root?)' })
+
+  const before = current.exists ? current.content : undefined
+  let after: Buffer
+  if ('content' in desired) after = desired.content
+  else {
+    if (current.exists && before === undefined)
+      throw new BerthError(`${path} is larger than ${CONTENT_LIMIT / 1024 / 1024} MiB: berth edits only smaller files`)
+    const edited = desired.edit(before?.toString('utf8'))
+    if (edited === undefined) return { changed: false, summary: current.exists ? 'no change' : 'file does not exist: nothing to do', path }
+    after = Buffer.from(edited, 'utf8')
+  }
+  const afterText = asText(after)
+  const diffOf = (beforeText: string | undefined) =>
+    options.sensitive || beforeText === undefined || afterText === undefined ? undefined : { path, before: beforeText, after: afterText }
+
+  if (!current.exists) {
+    const attributes = { mode: options.mode ?? '0644', owner: options.owner, group: options.group }
+    return {
+      changed: true,
+      summary: `create ${path}${describeAttributes(attributes)}${options.sensitive ? ' ' + HIDDEN : ''}`,
+      diff: diffOf(''),
+      path,
+      write: { content: after, options: writeOptions(attributes, options, false) },
+    }
+  }
+
+  const { changes, notes } = attributeChanges(current, options)
+  const contentChanged = before ? !before.equals(after) : createHash('sha256').update(after).digest('hex') !== current.sha256
+  if (!contentChanged) {
+    if (!hasChanges(changes)) return { changed: false, summary: 'content and attributes as wanted', path }
+    return { changed: true, summary: notes.join(', '), path, attributes: changes }
+  }
+  const beforeText = before ? asText(before) : undefined
+  const what = options.sensitive
+    ? HIDDEN
+    : !before
+      ? `content differs (larger than ${CONTENT_LIMIT / 1024 / 1024} MiB: no diff)`
+      : beforeText === undefined || afterText === undefined
+        ? 'binary content differs'
+        : plural(countChangedLines(beforeText, afterText), 'line') + ' changed'
+  // The rewrite replaces the inode: carry the current mode and owner over unless others are wanted.
+  const attributes = { mode: options.mode ?? current.mode, owner: options.owner ?? current.owner, group: options.group ?? current.group }
+  return {
+    changed: true,
+    summary: [what, ...notes].join(', '),
+    diff: diffOf(beforeText),
+    path,
+    write: { content: after, options: writeOptions(attributes, options, options.backup ?? false) },
+  }
+}
+
+function writeOptions(attributes: FileAttributes, options: ContentOptions, backup: boolean): WriteFileOptions {
+  return {
+    mode: attributes.mode,
+    owner: attributes.owner,
+    group: attributes.group,
+    validate: options.validate,
+    backup,
+    sensitive: options.sensitive,
+  }
+}
+
+export async function applyContent(host: Host, plan: ContentPlan): Promise<void> {
+  if (plan.write) await host.writeFile(plan.path, plan.write.content, plan.write.options)
+  else if (plan.attributes) await runCommands(host, attributeCommands(plan.path, plan.attributes))
+}
+
+/** Check the options every content resource shares. */
+export function checkContentOptions(resource: string, options: ContentOptions): ContentOptions {
+  if (options.validate !== undefined && (typeof options.validate !== 'string' || options.validate.trim() === ''))
+    throw argumentError(resource, 'validate', "must be a command line, with %s for the candidate file (e.g. 'visudo -cf %s')")
+  return {
+    ...checkAttributes(resource, options),
+    validate: options.validate,
+    backup: options.backup,
+    sensitive: options.sensitive,
+  }
+}
+
+/** A resource owning one file's content: the shared shape of copy, template and the editors. */
+export function contentResource(title: string, path: string, desired: DesiredContent, options: ContentOptions): Resource<ContentPlan> {
+  const probe: Fact<FileState> = fileContentFact(path)
+  return {
+    title,
+    facts: () => [probe],
+    plan: (facts: FactValues) => planContent(path, facts.get(probe), desired, options),
+    apply: applyContent,
+  }
+}
+
+export interface CopyOptions {
+  path: string
+  content: string | Buffer
+  owner?: string
+  group?: string
+  mode?: string
+  validate?: string
+  backup?: boolean
+  sensitive?: boolean
+}
+
+export function copy(options: CopyOptions): Task {
+  const path = checkAbsolutePath('copy', 'path', options.path)
+  if (typeof options.content !== 'string' && !Buffer.isBuffer(options.content))
+    throw argumentError('copy', 'content', 'must be a string or a Buffer', 'to render a file from variables, use template()')
+  const content = typeof options.content === 'string' ? Buffer.from(options.content, 'utf8') : options.content
+  return task(contentResource(`copy ${path}`, path, { content }, checkContentOptions('copy', options)))
+}
