@@ -56,6 +56,11 @@ export interface FileWriteEvent {
   group?: string | undefined
   content: string
 }
+/** A line the playbook itself prints (pb.log). */
+export interface MessageEvent {
+  kind: 'message'
+  message: string
+}
 export interface WarningEvent {
   kind: 'warning'
   message: string
@@ -90,5 +95,6 @@ export type BerthEvent =
   | CommandEvent
   | FileWriteEvent
   | WarningEvent
+  | MessageEvent
   | RecapEvent
   | ErrorEvent

@@ -55,6 +55,9 @@ export class TextReporter implements Reporter {
       case 'warning':
         this.write(c.magenta(`[WARNING]: ${e.host ? `${e.host}: ` : ''}${e.message}\n`))
         return
+      case 'message':
+        this.write(`${e.message}\n`)
+        return
       case 'error':
         this.write(c.red(`ERROR! ${e.message}\n`))
         return

@@ -62,8 +62,10 @@ export interface TaskOptions {
   runOnce?: boolean
   /** A failure is reported but does not stop the host. */
   ignoreErrors?: boolean
-  /** Run even in --check (for read-only tasks whose output later tasks need). */
+  /** Run even in --check (as Ansible's `check_mode: false`). */
   checkModeRuns?: boolean
+  /** The task only reads (a query): it runs in --check too and reports ok, not changed. */
+  readOnly?: boolean
 }
 
 export class Task {
@@ -100,9 +102,13 @@ export class Task {
   ignoreErrors(): Task {
     return this.#with({ ignoreErrors: true })
   }
-  /** Also run in --check: only for tasks that change nothing. */
+  /** Also run in --check, changes included (as Ansible's `check_mode: false`). */
   inCheckMode(): Task {
     return this.#with({ checkModeRuns: true })
+  }
+  /** A query: runs in --check too, reports ok (as Ansible's `changed_when: false` plus `check_mode: false`). */
+  readOnly(): Task {
+    return this.#with({ readOnly: true })
   }
 }
 

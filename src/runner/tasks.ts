@@ -67,6 +67,7 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
     try {
       const plan = await planTask(state, task, opts.ahead)
       if (!plan.changed) return result('ok', { plan, attempts: attempt })
+      if (task.options.readOnly) return result('ok', { plan, output: (await task.resource.apply(host, plan)) ?? undefined, attempts: attempt })
       if (opts.check && !task.options.checkModeRuns) return result('changed', { plan, attempts: attempt })
       state.facts = undefined
       state.window = 1

@@ -175,4 +175,12 @@ test('a resource result is available to later code', async () => {
   assert.is(r.result.output('a', 'echo')?.stdout, 'hello\n')
 })
 
+test('a read-only task runs in --check too and reports ok with its output', async () => {
+  const { host } = makeHost('a')
+  const query = step('query', { check: async () => ({ changed: true }), apply: async (h) => ({ stdout: (await h.$`echo 42`).stdout }) }).readOnly()
+  const r = await play([host], () => [query], settings({ check: true }))
+  assert.is(r.result.get('a', 'query')?.status, 'ok')
+  assert.is(r.result.output('a', 'query')?.stdout, '42\n')
+})
+
 test.run()
