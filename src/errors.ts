@@ -98,6 +98,7 @@ export class CommandError extends BerthError implements CommandFailure {
 /** `file:line` of the first stack frame outside berth's own engine code. */
 export function callSiteOutside(dir: string, stack = new Error().stack ?? ''): string | undefined {
   for (const line of stack.split('\n').slice(1)) {
+    if (line.includes('node:')) continue
     const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?$/.exec(line.trim())
     if (!m || !m[1] || !m[2]) continue
     const file = m[1].replace(/^file:\/\//, '')

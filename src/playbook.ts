@@ -116,7 +116,8 @@ export class Playbook {
    * template error fails before any host is touched), then the tasks run.
    */
   async play(name: string, pattern: string, build: PlayBuilder, options: PlayOptions = {}): Promise<PlayResult> {
-    const hosts = this.hosts(pattern)
+    // Hosts that failed or were unreachable in an earlier play sit the rest of the run out, as in Ansible.
+    const hosts = this.hosts(pattern).filter((h) => !this.ledger.failed.has(h.name) && !this.ledger.unreachable.has(h.name))
     const tasks = new Map<string, Task[]>()
     for (const h of hosts) tasks.set(h.name, flatten(build(h)))
     if (this.cli.listHosts || this.cli.listTasks) {

@@ -33,7 +33,7 @@ export class TextReporter implements Reporter {
         return
       case 'play_start':
         this.write(this.#banner(`PLAY [${e.play}]`))
-        if (e.hosts.length === 0) this.write(c.dim(`skipping: no hosts matched '${e.pattern}'\n`))
+        if (e.hosts.length === 0) this.write(c.dim(`skipping: no hosts matched '${e.pattern}' (or they failed earlier)\n`))
         return
       case 'task_start':
         this.write(this.#banner(`${e.handler ? 'RUNNING HANDLER' : 'TASK'} [${e.task}]`))

@@ -2,8 +2,14 @@
 // and an apply that only mutates. A Task is a resource plus execution options
 // (name, tags, notify, retries…), kept apart so a resource's arguments say only
 // what the host should look like.
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Host } from '../host.ts'
 import type { Fact, FactValues } from '../facts/fact.ts'
+import { callSiteOutside } from '../errors.ts'
+
+// The engine's own folder: call sites are looked up outside it (playbook or role code).
+const ENGINE_DIR = dirname(dirname(fileURLToPath(import.meta.url)))
 
 export interface ContentDiff {
   path: string
@@ -69,17 +75,22 @@ export interface TaskOptions {
 }
 
 export class Task {
+  /** `file:line` of the playbook or role code that declared the task, for error messages. */
+  readonly definedAt: string | undefined
   constructor(
     readonly resource: Resource<Plan>,
     readonly options: TaskOptions = {},
-  ) {}
+    definedAt?: string,
+  ) {
+    this.definedAt = definedAt ?? callSiteOutside(ENGINE_DIR)
+  }
 
   get name(): string {
     return this.options.name ?? this.resource.title
   }
 
   #with(extra: TaskOptions): Task {
-    return new Task(this.resource, { ...this.options, ...extra })
+    return new Task(this.resource, { ...this.options, ...extra }, this.definedAt)
   }
   named(name: string): Task {
     return this.#with({ name })

@@ -5,6 +5,7 @@ import type { Host } from '../host.ts'
 import type { Handler, Task, ApplyOutput } from '../resources/resource.ts'
 import type { BerthEvent, HostCounts, Status } from '../report/events.ts'
 import { describeError } from '../report/describe.ts'
+import { BerthError } from '../errors.ts'
 import { formatDiff } from '../report/diff.ts'
 import { mapLimit } from './limit.ts'
 import { isSelected, type TagSelection } from './tags.ts'
@@ -118,18 +119,22 @@ async function runBatch(
   const rounds = Math.max(0, ...[...selected.values()].map((t) => t.length))
   const live = () => batch.filter((s) => !s.failed && !s.unreachable)
 
-  // Connect first, in parallel: an unreachable host is reported once and leaves the play.
+  // Connect first, in parallel: an unreachable host is reported once, under the
+  // first task's banner as Ansible does, and leaves the play.
+  const unreachable: [HostState, TaskRunResult][] = []
   await mapLimit(batch, settings.forks, async (s) => {
     const started = performance.now()
     try {
       await s.host.connection.connect()
     } catch (e) {
       s.unreachable = true
-      record(spec, s, settings, ledger, emit, results, {
-        task: 'connect', host: s.host.name, status: 'unreachable', error: e as Error, durationMs: performance.now() - started, attempts: 1,
-      })
+      const first = selected.get(s.host.name)?.[0]
+      unreachable.push([s, { task: first?.name ?? 'connect', host: s.host.name, status: 'unreachable', error: e as Error, durationMs: performance.now() - started, attempts: 1 }])
     }
   })
+  const reportUnreachable = () => {
+    for (const [s, r] of unreachable.splice(0)) record(spec, s, settings, ledger, emit, results, r)
+  }
 
   for (let i = 0; i < rounds; i++) {
     const hostsNow = live()
@@ -140,8 +145,10 @@ async function runBatch(
       const t = selected.get(s.host.name)?.[i]
       if (t) byName.set(t.name, [...(byName.get(t.name) ?? []), s])
     }
+    if (byName.size === 0) reportUnreachable()
     for (const [name, states] of byName) {
       emit({ kind: 'task_start', play: spec.name, task: name, handler: false })
+      reportUnreachable()
       const started = performance.now()
       const first = selected.get((states[0] as HostState).host.name)?.[i] as Task
       const targets = first.options.runOnce ? states.slice(0, 1) : states
@@ -164,6 +171,8 @@ async function runBatch(
       return true
     }
   }
+
+  reportUnreachable() // when every host was unreachable, or the play had no tasks
 
   // Handlers: once each, in the order the tasks first name them, on the hosts that notified them.
   const order: Handler[] = []
@@ -205,8 +214,15 @@ function record(
     status: r.status,
     summary: r.plan?.summary,
     diff,
-    error: r.error ? describeError(r.error, settings.verbosity) : undefined,
+    error: r.error ? describeTaskError(r.error, r.definedAt, settings.verbosity) : undefined,
     durationMs: Math.round(r.durationMs),
     attempts: r.attempts > 1 ? r.attempts : undefined,
   })
+}
+
+/** The error paragraph, led by where the task was declared when the error itself names no place. */
+function describeTaskError(error: Error, definedAt: string | undefined, verbosity: number): string {
+  const text = describeError(error, verbosity)
+  const placed = error instanceof BerthError && error.where !== undefined
+  return definedAt && !placed ? `${definedAt}: ${text}` : text
 }

@@ -16,6 +16,8 @@ import type { Status } from '../report/events.ts'
 
 export interface TaskRunResult {
   task: string
+  /** `file:line` where the task was declared. */
+  definedAt?: string | undefined
   host: string
   status: Status
   plan?: Plan | undefined
@@ -57,6 +59,7 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
     status,
     durationMs: performance.now() - started,
     attempts: 1,
+    definedAt: task.definedAt,
     ...extra,
   })
   if (task.options.when && !task.options.when(host)) return result('skipped', { plan: { changed: false, summary: 'condition is false' } })

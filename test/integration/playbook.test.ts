@@ -175,6 +175,18 @@ test('a bad role option fails naming role and option, before any host is touched
   assert.not.ok(existsSync(join(dir, 'port')))
 })
 
+test('a variable a role needs that is missing: names variable, host and role; exit 1; nothing touched', async () => {
+  const inv = inventory()
+  const r = await run(['-i', inv, '--vault-password-file', join(dir, 'vault-pass')], async (pb) => {
+    await pb.play('db', 'all', (h) => [copy({ path: join(dir, `${h.name}.conf`), content: h.need<string>('pg.password', 'role pg13-primary') })])
+  })
+  assert.is(r.code, 1)
+  assert.match(r.err, /host web1: variable 'pg\.password' is not set \(needed by role pg13-primary\)/)
+  assert.match(r.err, /-e pg\.password=VALUE/)
+  assert.not.match(r.err, /\n\s+at /) // no stack trace for a user error
+  assert.not.ok(existsSync(join(dir, 'web1.conf')))
+})
+
 test('--list-tasks and --list-hosts run nothing', async () => {
   const inv = inventory()
   const root = join(dir, 'out')
