@@ -52,7 +52,7 @@ try {
     const first = await once(false)
     const noop = median(await sequential(REPEAT, () => once(false)))
     const check = median(await sequential(REPEAT, () => once(true)))
-    const per = (ms: number) => (ms / perHost).toFixed(2)
+    const per = (ms: number) => (ms / perHost / hostCount).toFixed(2)
     rows.push(`| ${hostCount} | ${perHost} | ${connectMs.toFixed(0)} | ${first.toFixed(0)} | ${noop.toFixed(0)} | ${per(noop)} | ${check.toFixed(0)} | ${per(check)} |`)
     await Promise.all(hosts.map((h) => h.connection.close()))
   }
