@@ -2,6 +2,7 @@
 // command remotely, every interpolation quoted as one POSIX word.
 import { fileURLToPath } from 'node:url'
 import { dirname } from 'node:path'
+import { readFile, writeFile, rename, rm } from 'node:fs/promises'
 import type { Connection, ExecResult } from './connection/connection.ts'
 import { CommandError, ConfigError, callSiteOutside } from './errors.ts'
 import { Redactor, Secret, reveal } from './secrets.ts'
@@ -137,6 +138,24 @@ export class Host {
       content: opts.sensitive ? '(sensitive content not shown)' : this.redactor.mask(body.toString('utf8')),
     })
     await this.run(writeFileCommand(path, opts)).stdin(body)
+  }
+
+  /** Copy a local file to the host, replacing the remote one atomically. */
+  async upload(localPath: string, remotePath: string, opts: WriteFileOptions = {}): Promise<void> {
+    await this.writeFile(remotePath, await readFile(localPath), opts)
+  }
+
+  /** Copy a file from the host; the local file is replaced atomically (temp file, then rename). */
+  async download(remotePath: string, localPath: string): Promise<void> {
+    const content = await this.readFile(remotePath)
+    const tmp = `${localPath}.berth-${process.pid}-${Date.now()}`
+    try {
+      await writeFile(tmp, content, { mode: 0o600 })
+      await rename(tmp, localPath)
+    } catch (e) {
+      await rm(tmp, { force: true })
+      throw e
+    }
   }
 
   /** Read a whole file (binary safe). */
