@@ -1,0 +1,321 @@
+// The lab as one object: what the CLI verbs and the tests call. Every verb
+// that changes the machine runs under the lab lock, so two lab commands (or a
+// test file and a CLI) never interleave; `hold()` keeps the lock across several
+// verbs, which is how a test file owns the lab for its whole run.
+import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { labCgroupsLeft, removeLabCgroups } from './cgroups.ts'
+import { HOST_TOOLS, LabError, requireLinuxRoot, requireTools } from './errors.ts'
+import {
+  dataDirOnMachine,
+  findHostProcesses,
+  hostMemoryMb,
+  killHost,
+  machineName,
+  nsenterArgs,
+  orphanedHostProcesses,
+  prepareHost,
+  spawnHost,
+  sshArgs,
+  stopHost,
+  waitForSsh,
+  type HostProcess,
+} from './hosts.ts'
+import { checkImage, cleanStaleBuilds, ensureImage, mountsUnder, readImage, type ImageInfo, type Log } from './image.ts'
+import { loadLabConfig, selectHosts, type LabConfig, type LabHost } from './lab-config.ts'
+import { bridgePorts, ensureBridge, hostVeth, isLinkUp, linkInfo, removeBridge, setLink } from './network.ts'
+import { run, signal, waitGone } from './proc.ts'
+import { LabLock, ensureKeyPair, hostDir, readRecord, removeRecord, upperDir, writeKnownHosts, writeRecord } from './state.ts'
+
+/** inventory/lab.yml of this checkout. */
+export const DEFAULT_INVENTORY = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'inventory', 'lab.yml')
+
+export type HostState = 'running' | 'partitioned' | 'booting' | 'stopped' | 'absent'
+
+export interface HostStatus {
+  name: string
+  address: string
+  groups: string[]
+  state: HostState
+  nspawnPid?: number | undefined
+  /** PSS of the host's processes, MB. */
+  memoryMb?: number | undefined
+}
+
+export interface UpResult {
+  started: string[]
+  alreadyRunning: string[]
+  seconds: number
+  image: ImageInfo
+}
+
+export interface DownResult {
+  killedHosts: string[]
+  orphans: number
+  bridgeRemoved: boolean
+  seconds: number
+}
+
+const seconds = (since: number): number => Math.round((performance.now() - since) / 100) / 10
+
+export class Lab {
+  readonly config: LabConfig
+  readonly log: Log
+  #lock: LabLock | undefined
+
+  constructor(config: LabConfig, log: Log = (l) => process.stderr.write(l + '\n')) {
+    this.config = config
+    this.log = log
+  }
+
+  static open(inventoryPath: string = DEFAULT_INVENTORY, log?: Log): Lab {
+    return new Lab(loadLabConfig(inventoryPath), log)
+  }
+
+  /** Take the lab lock until `release()`: verbs called meanwhile run under it. */
+  async hold(purpose: string): Promise<void> {
+    requireLinuxRoot()
+    if (!this.#lock) this.#lock = await LabLock.acquire(this.config.stateDir, purpose)
+  }
+
+  async release(): Promise<void> {
+    const lock = this.#lock
+    this.#lock = undefined
+    await lock?.release()
+  }
+
+  async #locked<T>(purpose: string, fn: () => Promise<T>): Promise<T> {
+    requireLinuxRoot()
+    requireTools(HOST_TOOLS)
+    if (this.#lock) return fn()
+    const lock = await LabLock.acquire(this.config.stateDir, purpose)
+    try {
+      return await fn()
+    } finally {
+      await lock.release()
+    }
+  }
+
+  /**
+   * The image this lab's hosts use. A running lab keeps the image it was
+   * started on (its hosts' upper dirs are layered on it) until `down`.
+   */
+  async #image(): Promise<ImageInfo> {
+    const rec = readRecord(this.config.stateDir)
+    const hostsExist = existsSync(join(this.config.stateDir, 'hosts')) && readdirSync(join(this.config.stateDir, 'hosts')).length > 0
+    if (rec && hostsExist) {
+      const pinned = readImage(rec.imageDir)
+      if (pinned) {
+        const current = await ensureImage({ log: this.log })
+        if (current.dir !== pinned.dir)
+          this.log(`lab: hosts of lab ${this.config.name} were made from image ${pinned.hash}; the recipe now builds ${current.hash}. \`lab down\` then \`lab up\` to switch.`)
+        return pinned
+      }
+    }
+    return ensureImage({ log: this.log })
+  }
+
+  #find(): Map<string, HostProcess> {
+    return findHostProcesses(this.config)
+  }
+
+  #host(name: string): LabHost {
+    return selectHosts(this.config, [name])[0] as LabHost
+  }
+
+  /** Start the named hosts (all when none) that are not running, and wait until each answers SSH. Idempotent. */
+  async up(names: readonly string[] = []): Promise<UpResult> {
+    const t0 = performance.now()
+    const wanted = selectHosts(this.config, names)
+    requireLinuxRoot()
+    requireTools(HOST_TOOLS)
+    const image = await this.#image()
+    checkImage(image)
+    return this.#locked(`lab up ${names.join(' ')}`.trim(), async () => {
+      const cfg = this.config
+      await ensureKeyPair(cfg)
+      await ensureBridge(cfg)
+      writeRecord(cfg.stateDir, {
+        name: cfg.name,
+        bridge: cfg.bridge,
+        subnet: cfg.subnet.cidr,
+        imageDir: image.dir,
+        inventoryPath: cfg.inventoryPath,
+        upSince: readRecord(cfg.stateDir)?.upSince ?? new Date().toISOString(),
+      })
+      const running = this.#find()
+      const toStart = wanted.filter((h) => !running.has(h.name))
+      // Leftovers of a host whose nspawn was killed alone would hold its address: clear them.
+      for (const h of toStart) {
+        const orphans = orphanedHostProcesses(cfg, new Set(), h.name)
+        if (orphans.length === 0) continue
+        this.log(`lab: ${h.name}: killing ${orphans.length} leftover processes of an earlier run`)
+        for (const pid of orphans) signal(pid, 'SIGKILL')
+        await waitGone(orphans, 10_000)
+      }
+      for (const h of toStart) await prepareHost(cfg, h)
+      // Every key on disk, before any host answers, so the first connection is already strict.
+      writeKnownHosts(cfg)
+      const pids = toStart.map((h) => ({ host: h, pid: spawnHost(cfg, h, image) }))
+      const results = await Promise.allSettled(pids.map(({ host, pid }) => waitForSsh(cfg, host, pid)))
+      const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []))
+      if (failed.length > 0) throw new LabError(failed.join('\n'), { hint: 'the other hosts are up; `npm run lab -- down` resets the lab' })
+      return { started: toStart.map((h) => h.name), alreadyRunning: wanted.filter((h) => running.has(h.name)).map((h) => h.name), seconds: seconds(t0), image }
+    })
+  }
+
+  /** Start one host (created fresh if it never existed, with its data if it was stopped or killed). */
+  async start(name: string): Promise<UpResult> {
+    this.#host(name)
+    return this.up([name])
+  }
+
+  /** Clean shutdown of one host (systemd halts it); its disk stays for `start`. */
+  async stop(name: string): Promise<'stopped' | 'killed' | 'not running'> {
+    this.#host(name)
+    return this.#locked(`lab stop ${name}`, async () => {
+      const p = this.#find().get(name)
+      if (!p) return 'not running'
+      return stopHost(p)
+    })
+  }
+
+  /** Power cut: every process of the host dies at once; its disk stays for `start`. */
+  async kill(name: string): Promise<'killed' | 'not running'> {
+    this.#host(name)
+    return this.#locked(`lab kill ${name}`, async () => {
+      const p = this.#find().get(name)
+      if (!p) return 'not running'
+      await killHost(p)
+      return 'killed'
+    })
+  }
+
+  async #veth(name: string): Promise<string> {
+    const p = this.#find().get(name)
+    if (!p || p.initPid === undefined) throw new LabError(`lab host ${name} is not running`, { hint: `start it: npm run lab -- start ${name}` })
+    const veth = await hostVeth(p.initPid, this.config.interface)
+    if (!veth) throw new LabError(`lab host ${name}: cannot find its veth on the machine`)
+    return veth.ifname
+  }
+
+  /** Cut a host off the lab network, both directions (its veth goes down like a pulled cable). */
+  async partition(name: string): Promise<string> {
+    this.#host(name)
+    return this.#locked(`lab partition ${name}`, async () => {
+      const veth = await this.#veth(name)
+      await setLink(veth, 'down')
+      return veth
+    })
+  }
+
+  /** Undo `partition`. */
+  async heal(name: string): Promise<string> {
+    this.#host(name)
+    return this.#locked(`lab heal ${name}`, async () => {
+      const veth = await this.#veth(name)
+      await setLink(veth, 'up')
+      return veth
+    })
+  }
+
+  /** Hosts, state and address; read-only and lock-free. */
+  async status(): Promise<HostStatus[]> {
+    requireLinuxRoot()
+    const running = this.#find()
+    const out: HostStatus[] = []
+    for (const h of this.config.hosts) {
+      const p = running.get(h.name)
+      let state: HostState
+      if (!p) state = existsSync(upperDir(this.config, h.name)) ? 'stopped' : 'absent'
+      else if (p.initPid === undefined) state = 'booting'
+      else {
+        const veth = await hostVeth(p.initPid, this.config.interface)
+        state = veth && !isLinkUp(veth) ? 'partitioned' : 'running'
+      }
+      out.push({ name: h.name, address: h.address, groups: h.groups, state, nspawnPid: p?.nspawnPid, memoryMb: p ? hostMemoryMb(p) : undefined })
+    }
+    return out
+  }
+
+  /**
+   * Stop everything of this lab and leave nothing behind: host processes
+   * (found in /proc, so this also cleans up after a crashed or killed lab
+   * tool), veths, the bridge, mounts and the hosts' disks. Keeps the image
+   * cache and the key pair, which are reused. Idempotent.
+   */
+  async down(): Promise<DownResult> {
+    const t0 = performance.now()
+    return this.#locked('lab down', async () => {
+      const cfg = this.config
+      const procs = this.#find()
+      const pids = new Set<number>()
+      for (const p of procs.values()) {
+        pids.add(p.nspawnPid)
+        if (p.initPid !== undefined) pids.add(p.initPid)
+      }
+      // Hosts are thrown away: a power cut is as good as a shutdown, and faster.
+      await Promise.all([...procs.values()].map((p) => killHost(p).catch(() => undefined)))
+      const orphans = orphanedHostProcesses(cfg, pids)
+      for (const pid of orphans) signal(pid, 'SIGKILL')
+      if (!(await waitGone(orphans, 10_000))) throw new LabError(`lab ${cfg.name}: processes ${orphans.join(', ')} survived SIGKILL`)
+
+      // nspawn keeps a per-machine directory under /run; a SIGKILLed nspawn cannot remove it.
+      for (const h of cfg.hosts) rmSync(`/run/systemd/nspawn/propagate/${machineName(cfg, h.name)}`, { recursive: true, force: true })
+
+      const cgroupsLeft = removeLabCgroups(cfg)
+      if (cgroupsLeft > 0) this.log(`lab: ${cgroupsLeft} cgroup(s) of lab ${cfg.name} are still busy and were left in place`)
+
+      const rec = readRecord(cfg.stateDir)
+      let bridgeRemoved = await removeBridge(cfg.bridge, cfg.name)
+      if (rec && rec.bridge !== cfg.bridge) bridgeRemoved = (await removeBridge(rec.bridge, cfg.name)) || bridgeRemoved
+
+      for (const m of mountsUnder(cfg.stateDir)) await run('umount', ['--lazy', m], { allowFail: true })
+      const left = mountsUnder(cfg.stateDir)
+      if (left.length > 0) throw new LabError(`lab ${cfg.name}: ${left[0]} is still mounted`, { hint: `umount -l ${left[0]}` })
+      rmSync(join(cfg.stateDir, 'hosts'), { recursive: true, force: true })
+      removeRecord(cfg.stateDir)
+      if (existsSync(cfg.stateDir)) writeKnownHosts(cfg)
+      for (const f of existsSync(cfg.stateDir) ? readdirSync(cfg.stateDir) : []) if (/\.tmp-\d+$/.test(f)) rmSync(join(cfg.stateDir, f), { force: true })
+      await cleanStaleBuilds(this.log)
+      return { killedHosts: [...procs.keys()], orphans: orphans.length, bridgeRemoved, seconds: seconds(t0) }
+    })
+  }
+
+  /** What `down` must leave at zero; the tests assert on it. */
+  async leftovers(): Promise<{ processes: number[]; bridge: boolean; bridgePorts: string[]; mounts: string[]; hostDirs: boolean; cgroups: string[] }> {
+    const procs = this.#find()
+    const pids = [...procs.values()].flatMap((p) => [p.nspawnPid, ...(p.initPid === undefined ? [] : [p.initPid])])
+    return {
+      processes: [...pids, ...orphanedHostProcesses(this.config, new Set(pids))],
+      bridge: (await linkInfo(this.config.bridge)) !== undefined,
+      bridgePorts: await bridgePorts(this.config.bridge),
+      mounts: mountsUnder(this.config.stateDir),
+      hostDirs: existsSync(join(this.config.stateDir, 'hosts')),
+      cgroups: labCgroupsLeft(this.config),
+    }
+  }
+
+  /** Arguments for the system ssh client, strict host key checking on. */
+  sshArgs(name: string, extra: readonly string[] = []): string[] {
+    return sshArgs(this.config, this.#host(name), extra)
+  }
+
+  /** Run a command inside a host through its namespaces (no network needed): for checks during a partition. */
+  async exec(name: string, argv: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    requireLinuxRoot()
+    const p = this.#find().get(name)
+    if (!p) throw new LabError(`lab host ${name} is not running`)
+    return run('nsenter', nsenterArgs(p, argv), { allowFail: true, timeoutMs: 60_000 })
+  }
+
+  /** The host's real directory behind one of its lab_data_dirs. */
+  dataDir(name: string, path: string): string {
+    return dataDirOnMachine(this.config, name, path)
+  }
+
+  hostDir(name: string): string {
+    return hostDir(this.config, name)
+  }
+}

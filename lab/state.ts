@@ -1,0 +1,155 @@
+// A lab's state directory (/var/lib/berth-lab/<name>/): its lock, its key pair,
+// its known_hosts, a small record of what `up` created, and one directory per
+// host. Which hosts run is never stored: /proc says (see hosts.ts).
+//
+//   lock, lock.owner        the lab lock (flock) and who holds it
+//   id_ed25519[.pub]        root's key pair for every lab host (kept by `down`)
+//   known_hosts             `ADDR,NAME ssh-ed25519 KEY` per host (rewritten by the lab)
+//   lab.json                bridge, subnet and image of the running lab
+//   hosts/NAME/upper        the host's private overlay layer (its whole disk)
+//   hosts/NAME/data/...     real directories bound at the host's lab_data_dirs
+//   hosts/NAME/console.log  systemd-nspawn's output: the boot log
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import type { Readable, Writable } from 'node:stream'
+import { LabError } from './errors.ts'
+import type { LabConfig, LabHost } from './lab-config.ts'
+import { run } from './proc.ts'
+
+export function hostDir(config: LabConfig, host: string): string {
+  return join(config.stateDir, 'hosts', host)
+}
+export const upperDir = (config: LabConfig, host: string): string => join(hostDir(config, host), 'upper')
+export const consoleLog = (config: LabConfig, host: string): string => join(hostDir(config, host), 'console.log')
+
+/** Write a file atomically (temp file and rename) so a killed lab tool never leaves half a file. */
+export function writeFileAtomic(path: string, content: string | Buffer, mode = 0o644): void {
+  mkdirSync(dirname(path), { recursive: true })
+  const tmp = `${path}.tmp-${process.pid}`
+  writeFileSync(tmp, content, { mode })
+  chmodSync(tmp, mode)
+  renameSync(tmp, path)
+}
+
+export interface LabRecord {
+  name: string
+  bridge: string
+  subnet: string
+  imageDir: string
+  inventoryPath: string
+  upSince: string
+}
+
+const recordPath = (stateDir: string): string => join(stateDir, 'lab.json')
+
+export function readRecord(stateDir: string): LabRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(recordPath(stateDir), 'utf8')) as LabRecord
+  } catch {
+    return undefined
+  }
+}
+
+export function writeRecord(stateDir: string, record: LabRecord): void {
+  writeFileAtomic(recordPath(stateDir), JSON.stringify(record, null, 2) + '\n')
+}
+
+export function removeRecord(stateDir: string): void {
+  rmSync(recordPath(stateDir), { force: true })
+}
+
+/** The lab's key pair: made once, kept across `down` (inventories point at it). */
+export async function ensureKeyPair(config: LabConfig): Promise<void> {
+  if (existsSync(config.keyFile) && existsSync(`${config.keyFile}.pub`)) return
+  mkdirSync(dirname(config.keyFile), { recursive: true, mode: 0o700 })
+  rmSync(config.keyFile, { force: true })
+  rmSync(`${config.keyFile}.pub`, { force: true })
+  // Generated beside the target and renamed, so a killed run leaves no half pair.
+  const tmp = `${config.keyFile}.tmp-${process.pid}`
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@berth-lab-${config.name}`, '-f', tmp])
+  renameSync(`${tmp}.pub`, `${config.keyFile}.pub`)
+  renameSync(tmp, config.keyFile)
+}
+
+export const hostKeyPub = (config: LabConfig, host: string): string => join(upperDir(config, host), 'etc/ssh/ssh_host_ed25519_key.pub')
+
+/**
+ * Rewrite the lab's known_hosts from the host keys on disk: one line per host
+ * that exists, by address and by name. Hosts removed by `down` drop out.
+ */
+export function writeKnownHosts(config: LabConfig, hosts: readonly LabHost[] = config.hosts): void {
+  const lines = [`# written by the berth lab (${config.inventoryPath}); rewritten on every up, start and down`]
+  for (const h of hosts) {
+    const pub = hostKeyPub(config, h.name)
+    if (!existsSync(pub)) continue
+    const [type, key] = readFileSync(pub, 'utf8').trim().split(/\s+/)
+    if (type && key) lines.push(`${h.address},${h.name} ${type} ${key}`)
+  }
+  writeFileAtomic(config.knownHostsFile, lines.join('\n') + '\n')
+}
+
+/**
+ * The lab lock. Node cannot hold a flock(2) itself, so a small `flock` child
+ * process holds it for us: it takes the lock, prints "locked", and then waits
+ * on a pipe from us. When we release, or die in any way (even SIGKILL), the
+ * pipe closes, the child exits and the kernel drops the lock: a crashed lab
+ * tool never leaves a stale lock behind.
+ */
+export class LabLock {
+  private constructor(
+    private readonly child: ChildProcessByStdio<Writable, Readable, Readable>,
+    private readonly ownerFile: string,
+  ) {}
+
+  static async acquire(stateDir: string, purpose: string, waitMs = 15 * 60_000): Promise<LabLock> {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 })
+    const lockFile = join(stateDir, 'lock')
+    const ownerFile = join(stateDir, 'lock.owner')
+    const child = spawn('flock', ['--exclusive', '--wait', String(Math.ceil(waitMs / 1000)), lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let told = false
+    const tellTimer = setTimeout(() => {
+      told = true
+      let owner = 'another lab command'
+      try {
+        const o = JSON.parse(readFileSync(ownerFile, 'utf8')) as { pid: number; purpose: string; since: string }
+        owner = `pid ${o.pid} (${o.purpose}, since ${o.since})`
+      } catch {
+        // no owner record: keep the generic wording
+      }
+      process.stderr.write(`lab: waiting for the lab lock ${lockFile}, held by ${owner}\n`)
+    }, 500)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = ''
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString()
+          if (out.includes('locked')) resolve()
+        })
+        child.on('error', (e) => reject(new LabError(`cannot run flock for the lab lock: ${e.message}`, { hint: 'apt-get install util-linux' })))
+        child.on('exit', (code) =>
+          reject(
+            new LabError(`the lab lock ${lockFile} is still held after ${Math.round(waitMs / 1000)} s (flock exit ${code})`, {
+              hint: `another lab command or test is using lab ${stateDir}; see ${ownerFile}`,
+            }),
+          ),
+        )
+      })
+    } finally {
+      clearTimeout(tellTimer)
+    }
+    if (told) process.stderr.write('lab: got the lab lock\n')
+    writeFileAtomic(ownerFile, JSON.stringify({ pid: process.pid, purpose, since: new Date().toISOString() }) + '\n')
+    return new LabLock(child, ownerFile)
+  }
+
+  async release(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    rmSync(this.ownerFile, { force: true })
+    const gone = new Promise<void>((r) => this.child.once('exit', () => r()))
+    this.child.stdin.end()
+    await gone
+  }
+}
