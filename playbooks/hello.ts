@@ -1,13 +1,15 @@
 // The smallest berth playbook: converge a directory, a file and a setting on
-// localhost, restart nothing, notify a handler when the file changes.
+// every host (localhost when no inventory is given), notify a handler when the
+// file changes, and read a result back.
 //
-//   npx tsx playbooks/hello-localhost.ts --diff          # converge
-//   npx tsx playbooks/hello-localhost.ts --check --diff  # what would change
-//   npx tsx playbooks/hello-localhost.ts -e hello_dir=/tmp/elsewhere
+//   npx tsx playbooks/hello.ts -i inventory/lab.yml    # on the lab
+//   npx tsx playbooks/hello.ts --diff          # converge
+//   npx tsx playbooks/hello.ts --check --diff  # what would change
+//   npx tsx playbooks/hello.ts -e hello_dir=/tmp/elsewhere
 import { $ } from 'zx'
 import { playbook, handler, command, copy, file, lineInFile, sh } from '../src/index.ts'
 
-await playbook('hello, localhost', async (pb) => {
+await playbook('hello', async (pb) => {
   // A playbook is a zx script: local work uses zx's $, remote work uses host.$ and resources.
   const deployer = (await $`whoami`.quiet()).stdout.trim()
   const announce = handler('announce', command(sh`echo "motd changed on $(hostname)"`))
