@@ -1,0 +1,68 @@
+// Harbor on a PostgreSQL primary/standby pair (field runbook seed 001): the
+// database tier. The primary is the one host of group pg_primary; every host
+// of pg_standby streams from it through its own replication slot.
+//
+//   npx tsx playbooks/ha-pg-replicated.ts -i inventory/lab.yml --vault-password-file inventory/lab-only.vault-password
+//   ... --check --diff              what would change
+//   ... -e pg.replaceDataDir=true   let a standby replace a data directory that holds other data (kept beside)
+//
+// Variables: `pg` (an object of the roles' options, group_vars/postgres/main.yml),
+// `pg_replication_password` and `pg_harbor_password` (the vault).
+// The Harbor tier joins this playbook in a later step; `databaseTier` is what it builds on.
+import { playbook, ConfigError, type Host, type Playbook } from '../src/index.ts'
+import { pg13Primary, type PgPrimaryOptions } from '../roles/pg13-primary/index.ts'
+import { pg13Standby, type PgStandbyOptions } from '../roles/pg13-standby/index.ts'
+import { slotNameFor } from '../roles/postgres/layout.ts'
+
+interface Peer {
+  name: string
+  address: string
+}
+
+const peers = (pb: Playbook, pattern: string): Peer[] =>
+  // The whole inventory, not --limit: a standby needs its primary's address even when only the standby is played.
+  pb.inventory.select(pattern).map((h) => ({ name: h.name, address: typeof h.vars.ansible_host === 'string' ? h.vars.ansible_host : h.name }))
+
+/** The `pg` variable as the roles' options; the roles check every value. */
+const pgVars = (h: Host): Partial<PgPrimaryOptions & PgStandbyOptions> => h.var<Partial<PgPrimaryOptions & PgStandbyOptions>>('pg', {})
+
+export async function databaseTier(pb: Playbook): Promise<{ primary: Peer }> {
+  const primaries = peers(pb, 'pg_primary')
+  const standbys = peers(pb, 'pg_standby')
+  const [primary, ...more] = primaries
+  if (!primary || more.length > 0)
+    throw new ConfigError(`group pg_primary must hold exactly one host, it holds ${primaries.length}${primaries.length ? ` (${primaries.map((p) => p.name).join(', ')})` : ''}`, {
+      hint: 'put the primary in pg_primary and every standby in pg_standby',
+    })
+  const everyPostgresHost = [primary, ...standbys].map((p) => p.address)
+
+  await pb.play('PostgreSQL primary', 'pg_primary', (h) =>
+    pg13Primary({
+      ...pgVars(h),
+      dataDir: h.need('pg.dataDir', 'pg13-primary'),
+      archiveDir: h.need('pg.archiveDir', 'pg13-primary'),
+      harborClients: h.need('pg.harborClients', 'pg13-primary'),
+      replicationPassword: h.need('pg_replication_password', 'pg13-primary'),
+      harborPassword: h.need('pg_harbor_password', 'pg13-primary'),
+      replicationFrom: everyPostgresHost,
+      standbySlots: standbys.map((s) => slotNameFor(s.name)),
+    }),
+  )
+  await pb.play('PostgreSQL standby', 'pg_standby', (h) =>
+    pg13Standby({
+      ...pgVars(h),
+      dataDir: h.need('pg.dataDir', 'pg13-standby'),
+      archiveDir: h.need('pg.archiveDir', 'pg13-standby'),
+      harborClients: h.need('pg.harborClients', 'pg13-standby'),
+      replicationPassword: h.need('pg_replication_password', 'pg13-standby'),
+      replicationFrom: everyPostgresHost,
+      primaryHost: primary.address,
+      slotName: slotNameFor(h.name),
+    }),
+  )
+  return { primary }
+}
+
+await playbook('ha-pg-replicated: Harbor database on a PostgreSQL primary and standby', async (pb) => {
+  await databaseTier(pb)
+})

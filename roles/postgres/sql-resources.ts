@@ -1,0 +1,190 @@
+// Objects inside a running server, as resources: login roles with passwords,
+// databases with an owner, physical replication slots, and a dump restored
+// once into an empty database. Plans read one batched probe of the server.
+import { readFile } from 'node:fs/promises'
+import { BerthError } from '../../src/errors.ts'
+import { Secret, reveal } from '../../src/secrets.ts'
+import { sh, type ShellCommand } from '../../src/shell.ts'
+import type { Host } from '../../src/host.ts'
+import { runCommands, type CommandsPlan } from '../../src/resources/file.ts'
+import { task, type Plan, type Resource, type Task } from '../../src/resources/resource.ts'
+import { binDir, POSTGRES_HOME } from './layout.ts'
+import { psql, psqlStdin, sqlIdent, sqlLiteral, type Server } from './psql.ts'
+import { checkStoredPassword, scramVerifier } from './scram.ts'
+import { serverStateFact, tableCountFact, type ServerState, type TableCount } from './server-facts.ts'
+import { ownershipFreeDump, type DumpFormat } from './dump.ts'
+
+export interface LoginRoleInput {
+  name: string
+  password: string | Secret
+  replication: boolean
+}
+
+export interface RolePlan extends Plan {
+  /** SQL with a fresh SCRAM verifier: it travels on standard input only. */
+  sql?: string
+}
+
+const notRunning = (s: ServerState): string => `server not running yet${s.reason ? ` (${s.reason})` : ''}`
+
+/** Pure: what CREATE or ALTER ROLE the role needs. `verifier` is called only when a password must be set. */
+export function planLoginRole(r: LoginRoleInput, server: ServerState, verifier: () => string): RolePlan {
+  const existing = server.roles.get(r.name)
+  const attrs = `LOGIN ${r.replication ? 'REPLICATION' : 'NOREPLICATION'}`
+  if (!server.running) return { changed: true, summary: `create role ${r.name} (${notRunning(server)})` }
+  if (!existing) return { changed: true, summary: `create role ${r.name} ${attrs} with a password`, sql: `CREATE ROLE ${sqlIdent(r.name)} ${attrs} PASSWORD ${sqlLiteral(verifier())};` }
+  const notes: string[] = []
+  if (!existing.login) notes.push('LOGIN')
+  if (existing.replication !== r.replication && !existing.superuser) notes.push(r.replication ? 'REPLICATION' : 'NOREPLICATION')
+  const pw = checkStoredPassword(existing.password, reveal(r.password), r.name)
+  if (pw !== 'matches') notes.push(pw === 'md5' ? 'password stored as MD5: rehash as SCRAM' : pw === 'none' ? 'no password set' : 'password differs')
+  if (notes.length === 0) return { changed: false, summary: `role ${r.name}: ${attrs}, password matches` }
+  return { changed: true, summary: `alter role ${r.name}: ${notes.join(', ')}`, sql: `ALTER ROLE ${sqlIdent(r.name)} ${attrs} PASSWORD ${sqlLiteral(verifier())};` }
+}
+
+async function runSql(host: Host, s: Server, database: string, sql: string): Promise<void> {
+  await host.run(psqlStdin(s, database)).stdin(sql)
+}
+
+export function loginRole(s: Server, r: LoginRoleInput): Task {
+  const probe = serverStateFact(s)
+  const res: Resource<RolePlan> = {
+    title: `role ${r.name}${r.replication ? ' (replication)' : ''}`,
+    facts: () => [probe],
+    plan: (facts) => planLoginRole(r, facts.get(probe), () => scramVerifier(reveal(r.password))),
+    apply: async (host, plan) => {
+      // The plan was made before the server ran (check mode or a first run): plan again now.
+      const sql = plan.sql ?? planLoginRole(r, await currentState(host, s), () => scramVerifier(reveal(r.password))).sql
+      if (sql) await runSql(host, s, 'postgres', sql)
+    },
+  }
+  return task(res)
+}
+
+async function currentState(host: Host, s: Server): Promise<ServerState> {
+  const f = serverStateFact(s)
+  const r = await host.run(f.command).nothrow().quiet()
+  return f.parse(r)
+}
+
+/** Pure: a database with this owner. */
+export function planDatabase(name: string, owner: string, server: ServerState): CommandsPlan & { sql?: string[] } {
+  if (!server.running) return { changed: true, summary: `create database ${name} owned by ${owner} (${notRunning(server)})`, commands: [] }
+  const db = server.databases.get(name)
+  if (!db) return { changed: true, summary: `create database ${name} owned by ${owner}`, commands: [], sql: [`CREATE DATABASE ${sqlIdent(name)} OWNER ${sqlIdent(owner)} ENCODING 'UTF8' TEMPLATE template0`] }
+  if (db.owner !== owner) return { changed: true, summary: `database ${name}: owner ${db.owner} becomes ${owner}`, commands: [], sql: [`ALTER DATABASE ${sqlIdent(name)} OWNER TO ${sqlIdent(owner)}`] }
+  return { changed: false, summary: `database ${name} owned by ${owner}`, commands: [] }
+}
+
+export function database(s: Server, name: string, owner: string): Task {
+  const probe = serverStateFact(s)
+  const res: Resource<CommandsPlan & { sql?: string[] }> = {
+    title: `database ${name} (owner ${owner})`,
+    facts: () => [probe],
+    plan: (facts) => planDatabase(name, owner, facts.get(probe)),
+    apply: async (host, plan) => {
+      // CREATE DATABASE cannot run inside a transaction block: one -c per statement.
+      const sql = plan.sql ?? planDatabase(name, owner, await currentState(host, s)).sql ?? []
+      for (const st of sql) await host.run(psql(s, 'postgres', st))
+    },
+  }
+  return task(res)
+}
+
+/** Pure: a physical replication slot, so the primary keeps the WAL a standby has not received. */
+export function planSlot(name: string, server: ServerState): CommandsPlan {
+  if (server.running && server.slots.has(name)) return { changed: false, summary: `slot ${name} exists`, commands: [] }
+  return { changed: true, summary: `create physical replication slot ${name}${server.running ? '' : ` (${notRunning(server)})`}`, commands: [] }
+}
+
+export function replicationSlot(s: Server, name: string): Task {
+  const probe = serverStateFact(s)
+  const create = (): ShellCommand => psql(s, 'postgres', `SELECT pg_create_physical_replication_slot(${sqlLiteral(name)})`)
+  const res: Resource<CommandsPlan> = {
+    title: `replication slot ${name}`,
+    facts: () => [probe],
+    plan: (facts) => planSlot(name, facts.get(probe)),
+    apply: async (host) => {
+      if (!(await currentState(host, s)).slots.has(name)) await runCommands(host, [create()])
+    },
+  }
+  return task(res)
+}
+
+export interface RestoreInput {
+  database: string
+  /** The dump on the controller: pg_dump's plain SQL or custom (-Fc) format. */
+  file: string
+  /** The objects restored belong to this role (the dump's own owners are dropped). */
+  owner: string
+}
+
+/** Pure: restore only into a database that holds no table yet; never over data. */
+export function planRestore(r: RestoreInput, tables: TableCount): Plan {
+  if (tables.database === 'present' && tables.tables > 0)
+    return { changed: false, summary: `database ${r.database} holds ${tables.tables} relations: ${r.file} is not restored over them` }
+  return { changed: true, summary: `restore ${r.file} into ${tables.database === 'present' ? 'the empty ' : ''}database ${r.database} as ${r.owner}` }
+}
+
+export function restoreCommand(s: Server, r: RestoreInput, remote: string, format: DumpFormat): ShellCommand {
+  const bin = binDir(s.version)
+  // One transaction each way: an interrupted restore leaves the database empty, and the next run restores again.
+  if (format === 'custom')
+    return sh`cd / && runuser -u postgres -- ${bin}/pg_restore --single-transaction --exit-on-error --no-owner --no-acl --role=${r.owner} -p ${s.port} -d ${r.database} ${remote}`
+  return sh`cd / && runuser -u postgres -- ${bin}/psql -X -q -v ON_ERROR_STOP=1 -1 -p ${s.port} -d ${r.database} -f ${remote}`
+}
+
+export function restoreDump(s: Server, r: RestoreInput): Task {
+  const probe = tableCountFact(s, r.database)
+  const res: Resource<Plan> = {
+    title: `restore ${r.database} from ${r.file} once`,
+    facts: () => [probe],
+    plan: (facts) => planRestore(r, facts.get(probe)),
+    apply: async (host) => {
+      const now = planRestore(r, (await tableCountFact(s, r.database).parse(await host.run(probe.command).nothrow().quiet())))
+      if (!now.changed) return
+      const { content, format } = ownershipFreeDump(await readFile(r.file), r.owner, r.file)
+      const remote = `${POSTGRES_HOME}/.berth-restore-${r.database}`
+      await host.writeFile(remote, content, { mode: '0600', owner: 'postgres', group: 'postgres', sensitive: true })
+      try {
+        await host.run(restoreCommand(s, r, remote, format))
+      } finally {
+        await host.$`rm -f -- ${remote}`.nothrow()
+      }
+    },
+  }
+  return task(res)
+}
+
+/**
+ * The reload handler: reload, then ask the server whether any setting now
+ * waits for a restart (pg_settings.pending_restart) and restart if so, so no
+ * change is ever left silently unapplied.
+ */
+export function reloadOrRestart(s: Server, unit: string): Task {
+  const res: Resource<Plan> = {
+    title: `reload ${unit}`,
+    facts: () => [],
+    plan: () => ({ changed: true, summary: `reload ${unit}; restart if a setting needs it` }),
+    apply: async (host) => {
+      const loadTime = async (): Promise<string> => {
+        const out = await host.run(psql(s, 'postgres', 'SELECT pg_conf_load_time()')).nothrow()
+        if (out.code !== 0) throw new BerthError(`${unit} does not answer: ${out.stderr.trim()}`, { hint: `look at journalctl -u ${unit} on the host` })
+        return out.stdout.trim()
+      }
+      const before = await loadTime()
+      await host.$`systemctl reload -- ${unit}`
+      // The reload is asynchronous (SIGHUP): wait until new sessions see a newer configuration load.
+      const deadline = Date.now() + 15_000
+      while ((await loadTime()) === before) {
+        if (Date.now() > deadline) throw new BerthError(`${unit} did not reread its configuration within 15 s of a reload`, { hint: `look at journalctl -u ${unit} on the host` })
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      const out = await host.run(psql(s, 'postgres', 'SELECT name FROM pg_settings WHERE pending_restart ORDER BY name'))
+      const pending = out.stdout.split('\n').filter(Boolean)
+      if (pending.length > 0) await host.$`systemctl restart -- ${unit}`
+      return { stdout: pending.length > 0 ? `restarted for ${pending.join(', ')}\n` : 'reloaded\n' }
+    },
+  }
+  return task(res)
+}
