@@ -5,17 +5,21 @@ import { $ } from 'zx'
 import { Lab, DEFAULT_INVENTORY } from './lab.ts'
 import { BerthError } from '../src/errors.ts'
 
-/** The playbooks the demo runs, in order, against the lab inventory. */
-const PLAYBOOKS = ['playbooks/hello.ts']
+/** The playbooks the demo runs, in order, against the lab inventory, with their extra flags. */
+const PLAYBOOKS: [string, ...string[]][] = [
+  ['playbooks/hello.ts'],
+  // The lab's vault password is committed on purpose, labelled lab-only.
+  ['playbooks/ha-pg-replicated.ts', '--vault-password-file', 'inventory/lab-only.vault-password'],
+]
 
 try {
   const lab = Lab.open(DEFAULT_INVENTORY)
   const up = await lab.up()
   process.stdout.write(`lab up in ${up.seconds.toFixed(1)} s: started ${up.started.join(', ') || 'none'}; already running ${up.alreadyRunning.join(', ') || 'none'}\n`)
   let code = 0
-  for (const playbook of PLAYBOOKS) {
-    process.stdout.write(`\n$ npx tsx ${playbook} -i inventory/lab.yml\n`)
-    const r = await $({ stdio: 'inherit', nothrow: true })`npx tsx ${playbook} -i ${DEFAULT_INVENTORY}`
+  for (const [playbook, ...flags] of PLAYBOOKS) {
+    process.stdout.write(`\n$ npx tsx ${playbook} -i inventory/lab.yml ${flags.join(' ')}\n`)
+    const r = await $({ stdio: 'inherit', nothrow: true })`npx tsx ${playbook} -i ${DEFAULT_INVENTORY} ${flags}`
     code ||= r.exitCode ?? 1
   }
   process.stdout.write('\nThe lab is still up: npm run lab -- status | ssh NAME | down\n')

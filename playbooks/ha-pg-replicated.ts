@@ -13,6 +13,7 @@ import { playbook, ConfigError, type Host, type Playbook } from '../src/index.ts
 import { pg13Primary, type PgPrimaryOptions } from '../roles/pg13-primary/index.ts'
 import { pg13Standby, type PgStandbyOptions } from '../roles/pg13-standby/index.ts'
 import { slotNameFor } from '../roles/postgres/layout.ts'
+import { packageTasks } from '../roles/postgres/common-tasks.ts'
 
 interface Peer {
   name: string
@@ -36,30 +37,34 @@ export async function databaseTier(pb: Playbook): Promise<{ primary: Peer }> {
     })
   const everyPostgresHost = [primary, ...standbys].map((p) => p.address)
 
-  await pb.play('PostgreSQL primary', 'pg_primary', (h) =>
-    pg13Primary({
-      ...pgVars(h),
-      dataDir: h.need('pg.dataDir', 'pg13-primary'),
-      archiveDir: h.need('pg.archiveDir', 'pg13-primary'),
-      harborClients: h.need('pg.harborClients', 'pg13-primary'),
-      replicationPassword: h.need('pg_replication_password', 'pg13-primary'),
-      harborPassword: h.need('pg_harbor_password', 'pg13-primary'),
-      replicationFrom: everyPostgresHost,
-      standbySlots: standbys.map((s) => slotNameFor(s.name)),
-    }),
+  const primaryOptions = (h: Host) => ({
+    ...pgVars(h),
+    dataDir: h.need<string>('pg.dataDir', 'pg13-primary'),
+    archiveDir: h.need<string>('pg.archiveDir', 'pg13-primary'),
+    harborClients: h.need<string[]>('pg.harborClients', 'pg13-primary'),
+    replicationPassword: h.need<string>('pg_replication_password', 'pg13-primary'),
+    harborPassword: h.need<string>('pg_harbor_password', 'pg13-primary'),
+    replicationFrom: everyPostgresHost,
+    standbySlots: standbys.map((s) => slotNameFor(s.name)),
+  })
+  const standbyOptions = (h: Host) => ({
+    ...pgVars(h),
+    dataDir: h.need<string>('pg.dataDir', 'pg13-standby'),
+    archiveDir: h.need<string>('pg.archiveDir', 'pg13-standby'),
+    harborClients: h.need<string[]>('pg.harborClients', 'pg13-standby'),
+    replicationPassword: h.need<string>('pg_replication_password', 'pg13-standby'),
+    replicationFrom: everyPostgresHost,
+    primaryHost: primary.address,
+    slotName: slotNameFor(h.name),
+  })
+  const isPrimary = (h: Host): boolean => h.name === primary.name
+
+  // Packages first on every database host at once (the installs dominate a first run); the roles then find them there.
+  await pb.play('PostgreSQL packages', 'pg_primary:pg_standby', (h) =>
+    isPrimary(h) ? packageTasks('pg13-primary', pg13Primary.resolve(primaryOptions(h))) : packageTasks('pg13-standby', pg13Standby.resolve(standbyOptions(h))),
   )
-  await pb.play('PostgreSQL standby', 'pg_standby', (h) =>
-    pg13Standby({
-      ...pgVars(h),
-      dataDir: h.need('pg.dataDir', 'pg13-standby'),
-      archiveDir: h.need('pg.archiveDir', 'pg13-standby'),
-      harborClients: h.need('pg.harborClients', 'pg13-standby'),
-      replicationPassword: h.need('pg_replication_password', 'pg13-standby'),
-      replicationFrom: everyPostgresHost,
-      primaryHost: primary.address,
-      slotName: slotNameFor(h.name),
-    }),
-  )
+  await pb.play('PostgreSQL primary', 'pg_primary', (h) => pg13Primary(primaryOptions(h)))
+  await pb.play('PostgreSQL standby', 'pg_standby', (h) => pg13Standby(standbyOptions(h)))
   return { primary }
 }
 

@@ -42,7 +42,7 @@ export function defineRole<O extends object, D extends Partial<O>>(spec: RoleSpe
   const resolve = (input: RoleInput<O, D>): O => {
     if (input === null || typeof input !== 'object') fail('(options)', 'must be an object')
     const merged = { ...spec.defaults } as Record<string, unknown>
-    for (const [k, v] of Object.entries(input)) if (v !== undefined) merged[k] = v
+    for (const [k, v] of Object.entries(input)) if (v !== undefined) merged[k] = coerceLike((spec.defaults as Record<string, unknown>)[k], v)
     for (const key of spec.required)
       if (merged[key as string] === undefined || merged[key as string] === null)
         fail(key as string, 'is missing', `give it in the play's options for ${spec.name}, usually from a group_vars variable`)
@@ -62,6 +62,26 @@ export function defineRole<O extends object, D extends Partial<O>>(spec: RoleSpe
     check: (host: Host, input: RoleInput<O, D>) => checkTasks(host, instance(input).tasks),
     apply: (host: Host, input: RoleInput<O, D>) => applyTasks(host, instance(input).tasks),
   })
+}
+
+const TRUE = new Set(['true', 'yes', 'on', '1'])
+const FALSE = new Set(['false', 'no', 'off', '0'])
+
+/**
+ * `-e pg.port=5433` gives the text '5433', as Ansible's -e does. Like Ansible's
+ * argument spec, an option whose default is a number or a boolean takes that
+ * text as the number or boolean it spells; anything else is left for the
+ * role's validation to refuse by name.
+ */
+export function coerceLike(defaultValue: unknown, value: unknown): unknown {
+  if (typeof value !== 'string') return value
+  const text = value.trim()
+  if (typeof defaultValue === 'number' && /^-?\d+(\.\d+)?$/.test(text)) return Number(text)
+  if (typeof defaultValue === 'boolean') {
+    if (TRUE.has(text.toLowerCase())) return true
+    if (FALSE.has(text.toLowerCase())) return false
+  }
+  return value
 }
 
 export type { Plan }

@@ -4,7 +4,7 @@
 // any other change only a reload.
 import { quote } from '../../src/shell.ts'
 import { reveal } from '../../src/secrets.ts'
-import { apt, aptRepository, copy, file, lineInFile, restartService, service, template, waitFor } from '../../src/resources/index.ts'
+import { apt, aptRepository, copy, file, lineInFile, service, template, waitFor } from '../../src/resources/index.ts'
 import { handler, type Handler, type Task } from '../../src/resources/resource.ts'
 import { autoConfWithoutManaged, createCluster, dropPackageDefaultCluster, preflight } from './cluster.ts'
 import { hbaRules } from './hba.ts'
@@ -15,7 +15,9 @@ import { reloadOrRestart } from './sql-resources.ts'
 import { splitByRestart, settingLines, type SettingValue } from './settings.ts'
 
 export interface Handlers {
+  /** Notified by changes to settings only a restart applies. */
   restart: Handler
+  /** Notified by the rest, pg_hba.conf included. */
   reload: Handler
 }
 
@@ -23,9 +25,16 @@ export const clusterOf = (o: PostgresOptions): ClusterId => ({ version: o.versio
 export const serverOf = (o: PostgresOptions) => ({ version: o.version, port: o.port })
 export const databasesOf = (o: PostgresOptions): string[] => o.databases ?? databasesFor(o.harborVersion)
 
+/**
+ * Both are one handler: reload, then restart only if PostgreSQL reports a
+ * setting pending a restart. A restart-only setting changed on a running server
+ * is pending after the reload, so it restarts; a server started after the
+ * files were written (a first run) is not restarted again for nothing.
+ */
 export function handlersFor(o: PostgresOptions): Handlers {
   const unit = unitName(clusterOf(o))
-  return { restart: handler(`restart ${unit}`, restartService(unit)), reload: handler(`reload ${unit}`, reloadOrRestart(serverOf(o), unit)) }
+  const apply = handler(`apply settings to ${unit}`, reloadOrRestart(serverOf(o), unit))
+  return { restart: apply, reload: apply }
 }
 
 /** Settings of a primary, kept on a standby too so that a promoted standby is a full primary. */
@@ -55,8 +64,12 @@ export interface CommonInput {
   settings: Record<string, SettingValue>
 }
 
-/** Packages, directories, and the cluster registered at dataDir (created there unless `adopt` supplies the data). */
-export function installTasks({ role, options: o }: CommonInput): Task[] {
+/**
+ * The packages and what must hold before them. A playbook may run these on
+ * every database host in one play first, so the installs run in parallel;
+ * inside the roles they are then a no-op.
+ */
+export function packageTasks(role: string, o: PostgresOptions): Task[] {
   const c = clusterOf(o)
   const pkg = `postgresql-${o.version}`
   const tasks: Task[] = []
@@ -70,13 +83,21 @@ export function installTasks({ role, options: o }: CommonInput): Task[] {
       'no automatic cluster from the package',
     ),
     apt({ packages: [pkg, `postgresql-client-${o.version}`], updateCache: true }).named(`packages ${pkg}`),
+  )
+  return tasks
+}
+
+/** Packages, directories, and the cluster registered at dataDir. */
+export function installTasks({ role, options: o }: CommonInput): Task[] {
+  const c = clusterOf(o)
+  return [
+    ...packageTasks(role, o),
     dropPackageDefaultCluster(role, c, o.dataDir).named('no unused package cluster in the way'),
     file({ path: o.dataDir.slice(0, o.dataDir.lastIndexOf('/')) || '/', state: 'directory' }).named('data directory parent'),
     createCluster({ role, ...c, dataDir: o.dataDir, port: o.port, locale: o.locale }).named(`cluster ${c.version}/${c.cluster}`),
     file({ path: o.dataDir, state: 'directory', owner: 'postgres', group: 'postgres', mode: '0700' }).named('data directory: postgres, 0700'),
     file({ path: o.archiveDir, state: 'directory', owner: 'postgres', group: 'postgres', mode: '0700' }).named('WAL archive directory: postgres, 0700'),
-  )
-  return tasks
+  ]
 }
 
 /** conf.d files, ALTER SYSTEM overrides removed, pg_hba.conf, the service running. */

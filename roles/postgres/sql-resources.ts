@@ -157,15 +157,15 @@ export function restoreDump(s: Server, r: RestoreInput): Task {
 }
 
 /**
- * The reload handler: reload, then ask the server whether any setting now
+ * The settings handler: reload, then ask the server whether any setting now
  * waits for a restart (pg_settings.pending_restart) and restart if so, so no
- * change is ever left silently unapplied.
+ * change is ever left silently unapplied and no restart is done for nothing.
  */
 export function reloadOrRestart(s: Server, unit: string): Task {
   const res: Resource<Plan> = {
-    title: `reload ${unit}`,
+    title: `reload ${unit}, restart if a setting waits for it`,
     facts: () => [],
-    plan: () => ({ changed: true, summary: `reload ${unit}; restart if a setting needs it` }),
+    plan: () => ({ changed: true, summary: `reload ${unit}, restart if a setting waits for it` }),
     apply: async (host) => {
       const loadTime = async (): Promise<string> => {
         const out = await host.run(psql(s, 'postgres', 'SELECT pg_conf_load_time()')).nothrow()
@@ -183,7 +183,7 @@ export function reloadOrRestart(s: Server, unit: string): Task {
       const out = await host.run(psql(s, 'postgres', 'SELECT name FROM pg_settings WHERE pending_restart ORDER BY name'))
       const pending = out.stdout.split('\n').filter(Boolean)
       if (pending.length > 0) await host.$`systemctl restart -- ${unit}`
-      return { stdout: pending.length > 0 ? `restarted for ${pending.join(', ')}\n` : 'reloaded\n' }
+      return { stdout: pending.length > 0 ? `restarted for ${pending.join(', ')}\n` : 'reloaded; no setting waits for a restart\n' }
     },
   }
   return task(res)

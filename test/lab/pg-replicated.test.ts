@@ -1,0 +1,254 @@
+// The PostgreSQL pair on the lab, end to end: playbooks/ha-pg-replicated.ts run
+// as an operator runs it (a child process, --json), on fresh db1 and db2, with
+// real PostgreSQL 15 from the lab's apt repository; what the roles promise is
+// checked with PostgreSQL's own views and clients. Needs root on Linux.
+//
+// The file owns lab `berth` while it runs: it holds the lab lock, starts from
+// `down`, and ends with `down` even when a test fails.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn } from 'node:child_process'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Host } from '../../src/host.ts'
+import { SshConnection } from '../../src/connection/ssh.ts'
+import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
+import { Inventory } from '../../src/inventory/inventory.ts'
+import { readVaultPasswordFile } from '../../src/inventory/vault.ts'
+import { Redactor, secret } from '../../src/secrets.ts'
+import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
+import type { BerthEvent } from '../../src/report/events.ts'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const PLAYBOOK = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
+const VAULT_PASSWORD_FILE = join(ROOT, 'inventory', 'lab-only.vault-password')
+const PSQL = '/usr/lib/postgresql/15/bin/psql'
+
+const skipReason = process.platform !== 'linux' ? `this is ${process.platform}, not Linux` : process.getuid?.() !== 0 ? 'not running as root' : undefined
+
+const NAMES = [
+  'bad options fail before anything changes: an unknown version (exit 1, no host touched), a data directory that is a file (preflight)',
+  'first run converges the pair on fresh hosts',
+  'replication: the standby streams, is in recovery, gets the rows, refuses writes; WAL reaches the archive',
+  "Harbor's user connects to registry from another lab host with its password, and not without it",
+  'second run changes nothing, and --check after it finds no drift',
+  'drift: hand edits (ALTER SYSTEM, pg_hba.conf, a conf.d file) show in --check, change nothing there, and the next run puts them back',
+  'standby safety: a data directory that became a primary with data is refused; replaceDataDir keeps it beside',
+]
+
+interface RunOutcome {
+  code: number
+  events: BerthEvent[]
+  stderr: string
+  seconds: number
+}
+
+/** The playbook as an operator runs it, with --json; every event parsed. */
+function runPlaybook(...args: string[]): Promise<RunOutcome> {
+  const started = performance.now()
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', PLAYBOOK, '-i', DEFAULT_INVENTORY, '--vault-password-file', VAULT_PASSWORD_FILE, '--json', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    child.on('error', fail)
+    child.on('close', (code) => {
+      const events = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as BerthEvent)
+      done({ code: code ?? -1, events, stderr: err, seconds: Math.round((performance.now() - started) / 100) / 10 })
+    })
+  })
+}
+
+const recap = (r: RunOutcome) => {
+  const e = r.events.find((x) => x.kind === 'recap')
+  if (!e || e.kind !== 'recap') throw new Error(`no recap (exit ${r.code}); stderr: ${r.stderr.slice(-2000)}`)
+  return e.hosts
+}
+const changedTasks = (r: RunOutcome, host: string): string[] =>
+  r.events.flatMap((e) => (e.kind === 'host_result' && e.host === host && e.status === 'changed' ? [e.task] : []))
+const failures = (r: RunOutcome): string[] => r.events.flatMap((e) => (e.kind === 'host_result' && e.status === 'failed' ? [`${e.host}: ${e.task}: ${e.error ?? ''}`] : []))
+const describe = (r: RunOutcome): string => `exit ${r.code}; failures: ${failures(r).join(' | ') || 'none'}; stderr: ${r.stderr.slice(-1500)}`
+
+if (skipReason) {
+  console.log(`\n  PostgreSQL lab tests skipped: ${skipReason}. The lab needs root on Linux.\n`)
+  for (const name of NAMES) test.skip(name)
+} else {
+  let lab: Lab
+  let inventory: Inventory
+  let harborPassword = ''
+  const connections: SshConnection[] = []
+  const hostsByName = new Map<string, Host>()
+  let converged = false
+
+  const host = (name: string): Host => {
+    const existing = hostsByName.get(name)
+    if (existing) return existing
+    const vars = inventory.host(name)?.vars
+    if (!vars) throw new Error(`inventory has no host ${name}`)
+    const connection = new SshConnection(resolveSshTarget(name, vars))
+    connections.push(connection)
+    const h = new Host({ name, address: String(vars.ansible_host), vars, connection })
+    hostsByName.set(name, h)
+    return h
+  }
+  const address = (name: string): string => String(inventory.host(name)?.vars.ansible_host)
+  /** One value from psql as postgres on the host's socket. */
+  const query = async (name: string, sql: string, db = 'postgres'): Promise<string> =>
+    (await host(name).$`cd / && runuser -u postgres -- ${PSQL} -XAtq -d ${db} -c ${sql}`).stdout.trim()
+  const eventually = async (what: string, probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs
+    while (!(await probe())) {
+      if (Date.now() > deadline) assert.unreachable(`${what}: not within ${timeoutMs / 1000} s`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+  const needConverged = (): void => {
+    if (!converged) throw new Error('the first run did not converge (see above); skipping')
+  }
+
+  test.before(async () => {
+    const password = await readVaultPasswordFile(VAULT_PASSWORD_FILE)
+    inventory = await Inventory.load([DEFAULT_INVENTORY], { redactor: new Redactor(), vaultPasswords: [{ password }] })
+    harborPassword = String(inventory.host('db1')?.vars.pg_harbor_password)
+    lab = Lab.open(DEFAULT_INVENTORY, (line) => console.log(`    ${line}`))
+    await lab.hold('test/lab/pg-replicated.test.ts')
+    await lab.down()
+    const up = await lab.up(['db1', 'db2'])
+    console.log(`    lab up db1 db2: ${up.seconds} s`)
+  })
+
+  test.after(async () => {
+    await Promise.allSettled(connections.map((c) => c.close()))
+    try {
+      if (lab) await lab.down()
+    } finally {
+      await lab?.release()
+    }
+  })
+
+  test(NAMES[0] as string, async () => {
+    const version = await runPlaybook('-e', 'pg.version=9')
+    assert.is(version.code, 1, describe(version))
+    const error = version.events.find((e) => e.kind === 'error')
+    assert.ok(error && error.kind === 'error')
+    assert.match(error.message, /role pg13-primary: option 'version' must be one of 12, 13, 14, 15, 16, 17, got 9/)
+    assert.not.ok(version.events.some((e) => e.kind === 'command' || e.kind === 'file_write' || e.kind === 'host_result'), 'no host was touched')
+
+    const dataDir = await runPlaybook('-e', 'pg.dataDir=/etc/hostname')
+    assert.is(dataDir.code, 2, describe(dataDir))
+    for (const name of ['db1', 'db2']) {
+      assert.is(recap(dataDir)[name]?.changed, 0, `nothing changed on ${name}`)
+      assert.is(recap(dataDir)[name]?.failed, 1)
+    }
+    const failed = failures(dataDir)
+    assert.ok(failed.length === 2 && failed.every((f) => /preflight/.test(f) && /option 'dataDir' \(\/etc\/hostname\) is not a directory/.test(f)), failed.join('\n'))
+    assert.is.not((await host('db1').$`dpkg-query -W -f '${'${Status}'}' postgresql-15`.nothrow()).stdout, 'install ok installed', 'no package was installed')
+  })
+
+  test(NAMES[1] as string, async () => {
+    const r = await runPlaybook()
+    console.log(`    [measured] first converge on fresh hosts (packages from the lab repository): ${r.seconds} s`)
+    assert.is(r.code, 0, describe(r))
+    assert.ok((recap(r).db1?.changed ?? 0) > 0 && (recap(r).db2?.changed ?? 0) > 0)
+    converged = true
+  })
+
+  test(NAMES[2] as string, async () => {
+    needConverged()
+    const replication = await query('db1', "select host(client_addr) || ' ' || state || ' ' || application_name from pg_stat_replication")
+    assert.is(replication, `${address('db2')} streaming db2`)
+    assert.is(await query('db1', "select active from pg_replication_slots where slot_name = 'db2'"), 't', "db2's slot is in use")
+    assert.is(await query('db2', 'select pg_is_in_recovery()'), 't')
+
+    const token = `written on the primary at ${Date.now()}`
+    await query('db1', `create table if not exists berth_probe(note text); insert into berth_probe values ('${token}')`, 'registry')
+    await eventually('the row reaches the standby', async () => (await query('db2', `select count(*) from berth_probe where note = '${token}'`, 'registry').catch(() => '0')) === '1')
+
+    const write = await host('db2').$`cd / && runuser -u postgres -- ${PSQL} -XAtq -d registry -c ${"insert into berth_probe values ('on the standby')"}`.nothrow()
+    assert.is.not(write.code, 0)
+    assert.match(write.stderr, /read-only transaction/)
+
+    const segment = await query('db1', 'select pg_walfile_name(pg_current_wal_lsn())')
+    await query('db1', 'select pg_switch_wal()')
+    await eventually(`WAL segment ${segment} is archived`, async () => (await host('db1').$`test -f /data/pgsql/archive/${segment}`.nothrow()).code === 0)
+  })
+
+  test(NAMES[3] as string, async () => {
+    needConverged()
+    const conninfo = `host=${address('db1')} dbname=registry user=harbor connect_timeout=5`
+    const ok = await host('db2').$`PGPASSWORD=${secret(harborPassword)} ${PSQL} -XAtq ${conninfo} -c ${'select current_user, current_database()'}`
+    assert.is(ok.stdout.trim(), 'harbor|registry')
+    const wrong = await host('db2').$`PGPASSWORD=not-the-password ${PSQL} -XAtqw ${conninfo} -c ${'select 1'}`.nothrow()
+    assert.is.not(wrong.code, 0)
+    assert.match(wrong.stderr, /password authentication failed for user "harbor"/)
+  })
+
+  test(NAMES[4] as string, async () => {
+    needConverged()
+    const again = await runPlaybook()
+    console.log(`    [measured] second run (nothing to change): ${again.seconds} s`)
+    assert.is(again.code, 0, describe(again))
+    assert.equal([recap(again).db1?.changed, recap(again).db2?.changed], [0, 0], `changed: ${[...changedTasks(again, 'db1'), ...changedTasks(again, 'db2')].join(', ')}`)
+    const check = await runPlaybook('--check', '--detect-drift')
+    assert.is(check.code, 0, `--check found drift: ${[...changedTasks(check, 'db1'), ...changedTasks(check, 'db2')].join(', ')}`)
+  })
+
+  test(NAMES[5] as string, async () => {
+    needConverged()
+    const hba = '/etc/postgresql/15/main/pg_hba.conf'
+    await query('db1', 'alter system set max_wal_senders = 5')
+    await host('db1').$`echo 'host all all 0.0.0.0/0 trust' >> ${hba}`
+    await host('db2').$`sed -i 's/^hot_standby_feedback = on$/hot_standby_feedback = off/' /etc/postgresql/15/main/conf.d/60-berth-reload.conf`
+
+    const check = await runPlaybook('--check', '--detect-drift', '--diff')
+    assert.is(check.code, 3, describe(check))
+    assert.ok(changedTasks(check, 'db1').some((t) => /ALTER SYSTEM/.test(t)), changedTasks(check, 'db1').join(', '))
+    assert.ok(changedTasks(check, 'db1').some((t) => /pg_hba\.conf/.test(t)))
+    assert.ok(changedTasks(check, 'db2').some((t) => /settings applied by a reload/.test(t)), changedTasks(check, 'db2').join(', '))
+    const diff = check.events.find((e) => e.kind === 'host_result' && e.host === 'db1' && /pg_hba/.test(e.task))
+    assert.ok(diff && diff.kind === 'host_result' && diff.diff?.includes('-host all all 0.0.0.0/0 trust'), 'the diff shows the line to remove')
+    assert.match((await host('db1').$`cat ${hba}`).stdout, /0\.0\.0\.0\/0 trust/, '--check changed nothing')
+
+    const fix = await runPlaybook()
+    assert.is(fix.code, 0, describe(fix))
+    assert.not.match((await host('db1').$`cat ${hba}`).stdout, /trust/)
+    assert.is(await query('db1', 'show max_wal_senders'), '10', 'restarted with the managed value')
+    assert.is(await query('db2', 'show hot_standby_feedback'), 'on', 'reloaded with the managed value')
+    const after = await runPlaybook('--check', '--detect-drift')
+    assert.is(after.code, 0, `still drifting: ${[...changedTasks(after, 'db1'), ...changedTasks(after, 'db2')].join(', ')}`)
+    await eventually('db2 streams again', async () => (await query('db1', 'select count(*) from pg_stat_replication where state = \'streaming\'')) === '1')
+  })
+
+  test(NAMES[6] as string, async () => {
+    needConverged()
+    // An operator promotes db2 by hand and writes to it: its data is no longer a copy of db1.
+    await query('db2', 'select pg_promote(true, 60)')
+    await eventually('db2 is out of recovery', async () => (await query('db2', 'select pg_is_in_recovery()')) === 'f')
+    await query('db2', "create table written_after_promotion(note text); insert into written_after_promotion values ('keep me')", 'registry')
+
+    const refused = await runPlaybook('--limit', 'db2')
+    assert.is(refused.code, 2, describe(refused))
+    assert.match(failures(refused).join('\n'), /db2: .*will not replace it with a copy of 10\.77\.0\.11:5432[\s\S]*replaceDataDir: true/)
+    assert.is(await query('db2', 'select note from written_after_promotion', 'registry'), 'keep me', 'the data is untouched')
+    assert.is(await query('db2', 'select pg_is_in_recovery()'), 'f')
+
+    const replaced = await runPlaybook('--limit', 'db2', '-e', 'pg.replaceDataDir=true')
+    assert.is(replaced.code, 0, describe(replaced))
+    const kept = (await host('db2').$`ls -d /data/pgsql/data.replaced-*`).stdout.trim().split('\n')
+    assert.is(kept.length, 1, 'the old data directory is kept beside')
+    assert.is((await host('db2').$`cat ${`${kept[0]}/PG_VERSION`}`).stdout.trim(), '15')
+    assert.is(await query('db2', 'select pg_is_in_recovery()'), 't', 'db2 is a standby again')
+    await eventually('db2 streams from db1 again', async () => (await query('db1', "select count(*) from pg_stat_replication where state = 'streaming'")) === '1')
+    const back = await runPlaybook('--check', '--detect-drift')
+    assert.is(back.code, 0, describe(back))
+  })
+}
+
+test.run()
