@@ -6,7 +6,7 @@ import { defineRole } from '../../src/role.ts'
 import type { Secret } from '../../src/secrets.ts'
 import type { Task } from '../../src/resources/resource.ts'
 import { clusterOf, configTasks, databasesOf, handlersFor, installTasks, primarySettings, serverOf } from '../postgres/common-tasks.ts'
-import { checkDumpFile, checkPostgresOptions, type Fail, POSTGRES_DEFAULTS, type PostgresOptions } from '../postgres/options.ts'
+import { checkDumpFile, checkPassword, checkPostgresOptions, type Fail, POSTGRES_DEFAULTS, type PostgresOptions } from '../postgres/options.ts'
 import { database, loginRole, replicationSlot, restoreDump } from '../postgres/sql-resources.ts'
 
 export interface PgRestore {
@@ -38,8 +38,7 @@ export const pg13Primary = defineRole<PgPrimaryOptions, typeof pg13PrimaryDefaul
     if (!Array.isArray(o.standbySlots) || o.standbySlots.some((s) => typeof s !== 'string' || !/^[a-z0-9_]{1,63}$/.test(s)))
       fail('standbySlots', `must be a list of slot names (lower case, digits, _), got ${JSON.stringify(o.standbySlots)}`)
     if (o.standbySlots.length > o.maxReplicationSlots) fail('maxReplicationSlots', `(${o.maxReplicationSlots}) is less than the ${o.standbySlots.length} standby slots`)
-    const p = o.harborPassword
-    if (p === undefined || (typeof p === 'string' && p.length < 8) || (typeof p !== 'string' && p.reveal().length < 8)) fail('harborPassword', 'must be at least 8 characters long')
+    checkPassword('harborPassword', o.harborPassword, f)
     if (!Array.isArray(o.restore)) fail('restore', 'must be a list of { database, file }')
     for (const r of o.restore) {
       if (!databasesOf(o).includes(r.database)) fail('restore', `names database '${r.database}', which is not one of ${databasesOf(o).join(', ')}`)

@@ -5,6 +5,7 @@
 import { BerthError } from '../../src/errors.ts'
 import type { Fact, FactValues } from '../../src/facts/fact.ts'
 import { fileContentFact, type FileState } from '../../src/facts/file.ts'
+import { exitCodeFact } from '../../src/facts/command.ts'
 import { sh, type ShellCommand } from '../../src/shell.ts'
 import { applyContent, planContent, type ContentPlan } from '../../src/resources/copy.ts'
 import { runCommands, type CommandsPlan } from '../../src/resources/file.ts'
@@ -18,15 +19,21 @@ export interface PreflightInput extends ClusterId {
   package: string
   /** Option name -> directory path that must not be a file. */
   directories: Readonly<Record<string, string>>
+  /** Options whose directory is replaced by a rename (a standby's base backup), so it cannot be a mount point. */
+  renamed?: readonly string[]
 }
 
 const describeKind = (d: DataDirState): string =>
   d.kind === 'not-a-directory' ? 'not a directory (a file or a link)' : d.kind === 'cluster' ? `a PostgreSQL ${d.version} cluster` : d.kind
 
 /** Pure: fail with the option's name when the host cannot be what the options ask for. */
-export function planPreflight(input: PreflightInput, candidate: AptCandidate, dirs: Readonly<Record<string, DataDirState>>): Plan {
+export function planPreflight(input: PreflightInput, candidate: AptCandidate, dirs: Readonly<Record<string, DataDirState>>, mountPoints: ReadonlySet<string> = new Set()): Plan {
   for (const [option, path] of Object.entries(input.directories)) {
     const d = dirs[option]
+    if (mountPoints.has(option))
+      throw new BerthError(`role ${input.role}: option '${option}' (${path}) is a mount point, and a new base backup replaces the directory by renaming it`, {
+        hint: `use a directory inside the mounted file system, e.g. ${path}/data`,
+      })
     if (d?.kind === 'not-a-directory')
       throw new BerthError(`role ${input.role}: option '${option}' (${path}) is ${describeKind(d)} on this host`, {
         hint: `give a directory path for ${option}, or remove what is at ${path}`,
@@ -48,11 +55,18 @@ export function planPreflight(input: PreflightInput, candidate: AptCandidate, di
 export function preflight(input: PreflightInput): Task {
   const candidate = aptCandidateFact(input.package)
   const dirFacts = Object.fromEntries(Object.entries(input.directories).map(([o, p]) => [o, dataDirFact(p, input.version)]))
+  // mountpoint(1) exits 0 for a mount point, 1 or 32 otherwise (also when the path is missing).
+  const mountFacts = (input.renamed ?? []).map((o) => [o, exitCodeFact(sh`mountpoint -q -- ${input.directories[o] ?? ''}`)] as const)
   const res: Resource<Plan> = {
     title: `preflight: ${input.package}, ${Object.values(input.directories).join(', ')}`,
-    facts: () => [candidate, ...Object.values(dirFacts)],
+    facts: () => [candidate, ...Object.values(dirFacts), ...mountFacts.map(([, f]) => f)],
     plan: (facts: FactValues) =>
-      planPreflight(input, facts.get(candidate), Object.fromEntries(Object.entries(dirFacts).map(([o, f]) => [o, facts.get(f)]))),
+      planPreflight(
+        input,
+        facts.get(candidate),
+        Object.fromEntries(Object.entries(dirFacts).map(([o, f]) => [o, facts.get(f)])),
+        new Set(mountFacts.filter(([, f]) => facts.get(f) === 0).map(([o]) => o)),
+      ),
     apply: async () => {},
   }
   return task(res)

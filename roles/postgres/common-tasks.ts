@@ -50,7 +50,8 @@ export function primarySettings(o: PostgresOptions): Record<string, SettingValue
     archive_command: `test ! -f ${quote(o.archiveDir)}/%f && cp %p ${quote(o.archiveDir)}/%f`,
     max_wal_senders: o.maxWalSenders,
     max_replication_slots: o.maxReplicationSlots,
-    max_slot_wal_keep_size: o.maxSlotWalKeepSize,
+    // PostgreSQL 12 has no max_slot_wal_keep_size: a slot there can hold WAL without bound.
+    ...(o.version >= 13 ? { max_slot_wal_keep_size: o.maxSlotWalKeepSize } : {}),
     password_encryption: 'scram-sha-256',
     ...o.settings,
   }
@@ -69,14 +70,14 @@ export interface CommonInput {
  * every database host in one play first, so the installs run in parallel;
  * inside the roles they are then a no-op.
  */
-export function packageTasks(role: string, o: PostgresOptions): Task[] {
+export function packageTasks(role: string, o: PostgresOptions, renamed: readonly string[] = role === 'pg13-standby' ? ['dataDir'] : []): Task[] {
   const c = clusterOf(o)
   const pkg = `postgresql-${o.version}`
   const tasks: Task[] = []
   if (o.packages.from === 'pgdg')
     tasks.push(aptRepository({ name: 'pgdg', uris: o.packages.uri, suites: o.packages.suite, components: 'main', key: o.packages.key }).named('PostgreSQL apt repository (pgdg)'))
   tasks.push(
-    preflight({ role, ...c, package: pkg, directories: { dataDir: o.dataDir, archiveDir: o.archiveDir } }).named('preflight: package available, directories usable'),
+    preflight({ role, ...c, package: pkg, directories: { dataDir: o.dataDir, archiveDir: o.archiveDir }, renamed }).named('preflight: package available, directories usable'),
     // The package would create its own cluster at /var/lib/postgresql/V/main; berth creates the one asked for.
     file({ path: CREATECLUSTER_CONF.slice(0, CREATECLUSTER_CONF.lastIndexOf('/')), state: 'directory', mode: '0755' }).named('postgresql-common settings directory'),
     copy({ path: CREATECLUSTER_CONF, content: '# Managed by berth: clusters are created by the PostgreSQL roles, where their options say.\ncreate_main_cluster = false\n', mode: '0644' }).named(

@@ -84,6 +84,9 @@ export const OPTION_SETTINGS: Readonly<Record<string, string>> = {
   primary_slot_name: 'slotName',
 }
 
+/** Settings the roles fix for replication and rewinds to work: not options at all. */
+export const ROLE_SETTINGS: readonly string[] = ['wal_level', 'archive_mode', 'wal_log_hints', 'password_encryption', 'hot_standby', 'recovery_target_timeline']
+
 export type Fail = (option: string, problem: string, hint?: string) => never
 
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -103,11 +106,12 @@ function harborMinor(v: string): number {
   return m ? Number(m[1]) * 100 + Number(m[2]) : NaN
 }
 
-function checkPassword(option: string, value: unknown, fail: Fail): void {
+export function checkPassword(option: string, value: unknown, fail: Fail): void {
   if (!(value instanceof Secret) && typeof value !== 'string') fail(option, 'is missing or not a string', 'keep it in a vault file: ansible-vault encrypt_string')
   const text = reveal(value as string | Secret)
   if (text.length < 8) fail(option, 'must be at least 8 characters long')
-  if (/[\n\r\0]/.test(text)) fail(option, 'must not hold line breaks or NUL')
+  // SASLprep of other characters depends on Unicode 3.2 tables PostgreSQL and libpq carry; printable ASCII hashes the same everywhere.
+  if (!/^[\x20-\x7E]+$/.test(text)) fail(option, 'must be printable ASCII (letters, digits, punctuation, spaces)', 'generate one with: openssl rand -base64 24')
 }
 
 export function checkPostgresOptions(o: PostgresOptions, fail: Fail, more: { ownedSettings?: readonly string[] } = {}): void {
@@ -153,11 +157,13 @@ export function checkPostgresOptions(o: PostgresOptions, fail: Fail, more: { own
       fail('databases', `lists ${notary.join(', ')}, but Harbor ${o.harborVersion} has no Notary (removed in 2.9)`, "leave databases out to get ['registry']")
   }
   if (o.settings === null || typeof o.settings !== 'object' || Array.isArray(o.settings)) fail('settings', 'must be an object of postgresql.conf names and values')
-  const owned = new Set([...Object.keys(OPTION_SETTINGS), ...(more.ownedSettings ?? [])])
+  const owned = new Set([...Object.keys(OPTION_SETTINGS), ...ROLE_SETTINGS, ...(more.ownedSettings ?? [])])
   for (const [k, v] of Object.entries(o.settings)) {
     if (!checkSettingName(k)) fail('settings', `has '${k}', which is not a postgresql.conf setting name`)
     if (owned.has(k)) fail('settings', `sets ${k}, which ${OPTION_SETTINGS[k] ? `option '${OPTION_SETTINGS[k]}'` : 'the role'} owns`, OPTION_SETTINGS[k] ? `set ${OPTION_SETTINGS[k]} instead` : undefined)
     if (!['string', 'number', 'boolean'].includes(typeof v)) fail('settings', `${k} must be a string, number or boolean`)
+    if (typeof v === 'string' && /[\n\r\0]/.test(v)) fail('settings', `${k} holds a line break or NUL, which postgresql.conf cannot hold`)
+    if (typeof v === 'number' && !Number.isFinite(v)) fail('settings', `${k} must be a finite number`)
   }
 }
 

@@ -6,28 +6,22 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from
 
 export const SCRAM_ITERATIONS = 4096
 
-// RFC 3454 tables used by SASLprep (RFC 4013): non-ASCII spaces map to a space,
-// "commonly mapped to nothing" code points are removed.
-const NON_ASCII_SPACE = /[\u00A0\u1680\u2000-\u200B\u202F\u205F\u3000]/g
-const MAPPED_TO_NOTHING = /[\u00AD\u034F\u1806\u180B-\u180D\u200C\u200D\u2060\uFE00-\uFE0F\uFEFF]/g
-
 /**
- * SASLprep as PostgreSQL applies it: ASCII passwords pass unchanged; others are
- * mapped and NFKC-normalised. (PostgreSQL falls back to the raw bytes when a
- * password has prohibited characters; those are control characters that no
- * operator types, so they are refused instead of guessed at.)
+ * SASLprep (RFC 4013), which PostgreSQL applies to a password before hashing,
+ * leaves printable ASCII unchanged. For other characters the result depends on
+ * Unicode 3.2 tables and on PostgreSQL falling back to the raw bytes where
+ * they prohibit a character; rather than guess, berth accepts ASCII only (the
+ * roles' option checks say so before anything runs).
  */
 export function saslPrep(password: string): string {
-  if (/^[\x00-\x7F]*$/.test(password)) return password
-  const mapped = password.replace(NON_ASCII_SPACE, ' ').replace(MAPPED_TO_NOTHING, '').normalize('NFKC')
-  if (/[\u0000-\u001F\u007F-\u009F\uFFF9-\uFFFD]/.test(mapped)) throw new Error('the password holds control characters that SASLprep prohibits')
-  return mapped
+  if (!/^[\x20-\x7E]*$/.test(password)) throw new Error('SCRAM passwords must be printable ASCII here: SASLprep of other characters is not reproduced')
+  return password
 }
 
 const hmac = (key: Buffer, text: string): Buffer => createHmac('sha256', key).update(text).digest()
 
 function keys(password: string, salt: Buffer, iterations: number): { storedKey: Buffer; serverKey: Buffer } {
-  const salted = pbkdf2Sync(Buffer.from(saslPrep(password), 'utf8'), salt, iterations, 32, 'sha256')
+  const salted = pbkdf2Sync(Buffer.from(saslPrep(password), 'ascii'), salt, iterations, 32, 'sha256')
   return { storedKey: createHash('sha256').update(hmac(salted, 'Client Key')).digest(), serverKey: hmac(salted, 'Server Key') }
 }
 
@@ -61,7 +55,8 @@ export function checkStoredPassword(stored: string | undefined, password: string
   const scram = parseScramVerifier(stored)
   if (scram) {
     const { storedKey, serverKey } = keys(password, scram.salt, scram.iterations)
-    return storedKey.length === scram.storedKey.length && timingSafeEqual(storedKey, scram.storedKey) && timingSafeEqual(serverKey, scram.serverKey) ? 'matches' : 'differs'
+    const same = (a: Buffer, b: Buffer): boolean => a.length === b.length && timingSafeEqual(a, b)
+    return same(storedKey, scram.storedKey) && same(serverKey, scram.serverKey) ? 'matches' : 'differs'
   }
   if (/^md5[0-9a-f]{32}$/.test(stored)) return 'md5' + createHash('md5').update(password + user).digest('hex') === stored ? 'md5' : 'differs'
   return 'differs'

@@ -66,6 +66,7 @@ export function settingLiteral(value: SettingValue): string {
     if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`)
     return String(value)
   }
+  if (/[\n\r\0]/.test(value)) throw new Error(`a postgresql.conf value cannot hold a line break or NUL: ${JSON.stringify(value)}`)
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
 }
 

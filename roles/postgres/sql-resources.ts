@@ -141,8 +141,12 @@ export function restoreDump(s: Server, r: RestoreInput): Task {
     facts: () => [probe],
     plan: (facts) => planRestore(r, facts.get(probe)),
     apply: async (host) => {
-      const now = planRestore(r, (await tableCountFact(s, r.database).parse(await host.run(probe.command).nothrow().quiet())))
-      if (!now.changed) return
+      const count = probe.parse(await host.run(probe.command).nothrow().quiet())
+      if (count.database !== 'present')
+        throw new BerthError(`cannot tell whether database ${r.database} is empty (${count.database}): not restoring ${r.file} blind`, {
+          hint: 'the database task before this one creates it; check that the server runs and accepts the postgres account',
+        })
+      if (!planRestore(r, count).changed) return
       const { content, format } = ownershipFreeDump(await readFile(r.file), r.owner, r.file)
       const remote = `${POSTGRES_HOME}/.berth-restore-${r.database}`
       await host.writeFile(remote, content, { mode: '0600', owner: 'postgres', group: 'postgres', sensitive: true })

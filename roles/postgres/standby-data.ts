@@ -59,6 +59,8 @@ export function standbyDataCommands(i: StandbyDataInput, decision: StandbyDecisi
   ]
   if (decision === 'replace-kept') cmds.push(sh`mv -- ${i.dataDir} ${`${i.dataDir}.replaced-${i.stamp()}`}`)
   else if (decision === 'replace-pristine') cmds.push(sh`mv -- ${i.dataDir} ${discard}`)
+  // An empty data directory (left by an interrupted run, say) goes first; rmdir refuses anything not empty.
+  else cmds.push(sh`if [ -d ${i.dataDir} ]; then rmdir -- ${i.dataDir}; fi`)
   cmds.push(sh`mv -- ${incoming} ${i.dataDir}`, sh`rm -rf -- ${discard}`)
   return cmds
 }

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defineRole } from '../../src/role.ts'
+import { coerceLike, defineRole } from '../../src/role.ts'
 import { RoleOptionError } from '../../src/errors.ts'
 import { Host } from '../../src/host.ts'
 import { LocalConnection } from '../../src/connection/local.ts'
@@ -53,6 +53,20 @@ test('role.check reports drift without changing anything; role.apply converges',
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('-e text becomes the number or boolean an option defaults to, and nothing else', () => {
+  assert.is(coerceLike(5432, '5433'), 5433)
+  assert.is(coerceLike(1.5, ' 2.25 '), 2.25)
+  assert.is(coerceLike(false, 'true'), true)
+  assert.is(coerceLike(true, 'No'), false)
+  assert.is(coerceLike(false, 'maybe'), 'maybe', 'left for validation to refuse')
+  assert.is(coerceLike(5432, '54x'), '54x')
+  assert.is(coerceLike('main', '15'), '15', 'a text option stays text')
+  assert.is(coerceLike(undefined, 'true'), 'true', 'no default: no guess')
+  assert.is(coerceLike(10, 7), 7)
+  assert.is(greeter({ dir: '/x', port: '8080' as unknown as number }).tasks.length > 0, true)
+  assert.throws(() => greeter({ dir: '/x', port: 'eighty' as unknown as number }), /option 'port'/)
 })
 
 test.run()
