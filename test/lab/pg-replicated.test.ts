@@ -8,7 +8,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
+import YAML from 'yaml'
 import { fileURLToPath } from 'node:url'
 import { Host } from '../../src/host.ts'
 import { SshConnection } from '../../src/connection/ssh.ts'
@@ -29,6 +32,7 @@ const skipReason = process.platform !== 'linux' ? `this is ${process.platform}, 
 const NAMES = [
   'bad options fail before anything changes: an unknown version (exit 1, no host touched), a data directory that is a file (preflight)',
   'first run converges the pair on fresh hosts',
+  'restore: real pg_dump files (plain and -Fc) go into empty databases once, owned by Harbor, and never again',
   'replication: the standby streams, is in recovery, gets the rows, refuses writes; WAL reaches the archive',
   "Harbor's user connects to registry from another lab host with its password, and not without it",
   'second run changes nothing, and --check after it finds no drift',
@@ -162,6 +166,47 @@ if (skipReason) {
 
   test(NAMES[2] as string, async () => {
     needConverged()
+    // Real dumps, made by pg_dump on db1 from a scratch database owned by postgres, fetched to this machine.
+    const scratch = mkdtempSync(join(tmpdir(), 'berth-pg-restore-'))
+    try {
+      await query('db1', 'create database dump_source')
+      await query('db1', "create table public.artifact(id serial primary key, digest text not null); insert into artifact(digest) select 'sha256:' || g from generate_series(1, 250) g; create view public.artifact_count as select count(*) from artifact; grant select on artifact to public", 'dump_source')
+      await host('db1').$`cd / && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dump -d dump_source -f /tmp/plain.sql && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_dump -Fc -d dump_source -f /tmp/custom.dump`
+      await host('db1').download('/tmp/plain.sql', join(scratch, 'registry.sql'))
+      await host('db1').download('/tmp/custom.dump', join(scratch, 'notaryserver.dump'))
+      assert.match(readFileSync(join(scratch, 'registry.sql'), 'utf8'), /OWNER TO postgres/, 'the dump names its original owner')
+      // Harbor 2.8 still has Notary's databases: the restore goes to registry (plain) and notaryserver (-Fc).
+      const pg = YAML.parse(readFileSync(join(ROOT, 'inventory', 'group_vars', 'postgres', 'main.yml'), 'utf8')).pg as Record<string, unknown>
+      const vars = join(scratch, 'restore.yml')
+      const restore = [{ database: 'registry', file: join(scratch, 'registry.sql') }, { database: 'notaryserver', file: join(scratch, 'notaryserver.dump') }]
+      writeFileSync(vars, YAML.stringify({ pg: { ...pg, harborVersion: '2.8', restore } }))
+
+      const first = await runPlaybook('-e', `@${vars}`, '--limit', 'db1')
+      assert.is(first.code, 0, describe(first))
+      assert.ok(changedTasks(first, 'db1').filter((t) => /restore/.test(t)).length === 2, changedTasks(first, 'db1').join(', '))
+      for (const db of ['registry', 'notaryserver']) {
+        assert.is(await query('db1', 'select count(*) from artifact', db), '250', `${db} has the rows`)
+        assert.is(await query('db1', "select string_agg(tableowner, ',') from pg_tables where schemaname = 'public'", db), 'harbor', `${db}: tables owned by Harbor's user`)
+        assert.is(await query('db1', 'select * from artifact_count', db), '250')
+      }
+      assert.is((await host('db1').$`ls -A /var/lib/postgresql`).stdout.includes('.berth-restore'), false, 'the uploaded dump is removed')
+
+      const again = await runPlaybook('-e', `@${vars}`, '--limit', 'db1')
+      assert.is(again.code, 0, describe(again))
+      assert.equal(changedTasks(again, 'db1'), [], 'nothing restored over data')
+      assert.is(await query('db1', 'select count(*) from artifact', 'registry'), '250', 'no row twice')
+      // Back to the inventory's Harbor version: pg_hba.conf names registry alone again; the data stays.
+      const back = await runPlaybook('--limit', 'db1')
+      assert.is(back.code, 0, describe(back))
+      assert.equal(changedTasks(back, 'db1'), ['pg13-primary : pg_hba.conf', 'apply settings to postgresql@15-main'])
+      assert.is(await query('db1', 'select count(*) from artifact', 'notaryserver'), '250')
+    } finally {
+      rmSync(scratch, { recursive: true, force: true })
+    }
+  })
+
+  test(NAMES[3] as string, async () => {
+    needConverged()
     const replication = await query('db1', "select host(client_addr) || ' ' || state || ' ' || application_name from pg_stat_replication")
     assert.is(replication, `${address('db2')} streaming db2`)
     assert.is(await query('db1', "select active from pg_replication_slots where slot_name = 'db2'"), 't', "db2's slot is in use")
@@ -180,7 +225,7 @@ if (skipReason) {
     await eventually(`WAL segment ${segment} is archived`, async () => (await host('db1').$`test -f /data/pgsql/archive/${segment}`.nothrow()).code === 0)
   })
 
-  test(NAMES[3] as string, async () => {
+  test(NAMES[4] as string, async () => {
     needConverged()
     const conninfo = `host=${address('db1')} dbname=registry user=harbor connect_timeout=5`
     const ok = await host('db2').$`PGPASSWORD=${secret(harborPassword)} ${PSQL} -XAtq ${conninfo} -c ${'select current_user, current_database()'}`
@@ -190,7 +235,7 @@ if (skipReason) {
     assert.match(wrong.stderr, /password authentication failed for user "harbor"/)
   })
 
-  test(NAMES[4] as string, async () => {
+  test(NAMES[5] as string, async () => {
     needConverged()
     const again = await runPlaybook()
     console.log(`    [measured] second run (nothing to change): ${again.seconds} s`)
@@ -200,7 +245,7 @@ if (skipReason) {
     assert.is(check.code, 0, `--check found drift: ${[...changedTasks(check, 'db1'), ...changedTasks(check, 'db2')].join(', ')}`)
   })
 
-  test(NAMES[5] as string, async () => {
+  test(NAMES[6] as string, async () => {
     needConverged()
     const hba = '/etc/postgresql/15/main/pg_hba.conf'
     await query('db1', 'alter system set max_wal_senders = 5')
@@ -226,7 +271,7 @@ if (skipReason) {
     await eventually('db2 streams again', async () => (await query('db1', 'select count(*) from pg_stat_replication where state = \'streaming\'')) === '1')
   })
 
-  test(NAMES[6] as string, async () => {
+  test(NAMES[7] as string, async () => {
     needConverged()
     // An operator promotes db2 by hand and writes to it: its data is no longer a copy of db1.
     await query('db2', 'select pg_promote(true, 60)')
