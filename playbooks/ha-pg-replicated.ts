@@ -2,7 +2,7 @@
 // database tier. The primary is the one host of group pg_primary; every host
 // of pg_standby streams from it through its own replication slot.
 //
-//   npx tsx playbooks/ha-pg-replicated.ts -i inventory/lab.yml --vault-password-file inventory/lab-only.vault-password
+//   npx tsx playbooks/ha-pg-replicated.ts -i inventory/lab.yml
 //   ... --check --diff              what would change
 //   ... -e pg.replaceDataDir=true   let a standby replace a data directory that holds other data (kept beside)
 //

@@ -30,13 +30,13 @@
 // Each level replaces a variable as a whole, never deep-merges dicts (Ansible's
 // default hash_behaviour=replace); see extra-vars.ts for dotted -e keys.
 import { readFile, readdir, stat } from 'node:fs/promises'
-import { dirname, extname, join } from 'node:path'
+import { dirname, extname, isAbsolute, join } from 'node:path'
 import { isMap, isScalar, type Node } from 'yaml'
 import { ConfigError } from '../errors.ts'
 import type { Redactor } from '../secrets.ts'
 import { applyExtraVars } from './extra-vars.ts'
 import { UnknownHostPatternError, closestName, selectHosts, type HostResolver } from './pattern.ts'
-import { VaultKeyring, type VaultPasswordSource } from './vault.ts'
+import { VaultKeyring, readVaultPasswordFile, type VaultPasswordSource } from './vault.ts'
 import { YamlFile, describeNode, revealVaulted, type YamlEntry } from './yaml-file.ts'
 
 export interface InventoryHost {
@@ -306,6 +306,12 @@ class InventoryBuilder {
   }
 
   /** Decrypt the `!vault` values found while parsing, then apply the variables in file order. */
+  /** A variable of group all as written in an inventory file, before any vault is opened (the last one wins). */
+  allVarAsWritten(name: string): { value: unknown; where: string | undefined } | undefined {
+    for (const a of [...this.#assignments].reverse()) if (a.group?.name === ALL && name in a.vars) return { value: a.vars[name], where: a.origins[name] }
+    return undefined
+  }
+
   async applyInventoryVars(): Promise<void> {
     const revealed = await Promise.all(this.#assignments.map((a) => revealVaulted(a.vars, this.keyring, this.redactor)))
     this.#assignments.forEach((assignment, i) => {
@@ -527,6 +533,26 @@ interface InventoryModel {
   implicitLocalhost: (name: string) => InventoryHost
 }
 
+/**
+ * berth's counterpart of ansible.cfg's `vault_password_file`: the inventory
+ * itself may name the file (or executable) that opens its vaults, as
+ * `all.vars.berth_vault_password_file`, relative to the inventory file that
+ * sets it. Used only when no password came from the command line or the
+ * environment, and only for the inventory's own files.
+ */
+async function useInventoryVaultPassword(builder: InventoryBuilder, keyring: VaultKeyring, redactor: Redactor): Promise<void> {
+  const found = builder.allVarAsWritten('berth_vault_password_file')
+  if (keyring.hasPasswords || found === undefined) return
+  const { value: file, where } = found
+  if (typeof file !== 'string' || file === '')
+    throw new ConfigError('berth_vault_password_file must be a file path', where === undefined ? {} : { where })
+  const base = where ? dirname(where.replace(/:\d+(:\d+)?$/, '')) : process.cwd()
+  const path = isAbsolute(file) ? file : join(base, file)
+  const password = await readVaultPasswordFile(path)
+  redactor.add(password)
+  keyring.add({ password })
+}
+
 export class Inventory {
   readonly #model: InventoryModel
   readonly #byName: Map<string, InventoryHost>
@@ -542,6 +568,8 @@ export class Inventory {
     const keyring = new VaultKeyring(options.vaultPasswords ?? [])
     const builder = new InventoryBuilder(keyring, options.redactor)
     for (const path of paths) await builder.addSource(path)
+    // Before anything is decrypted: the inventory may name the password that opens it.
+    await useInventoryVaultPassword(builder, keyring, options.redactor)
     await builder.applyInventoryVars()
     builder.reconcile()
     const hostNames = [...builder.hosts.keys()]

@@ -56,11 +56,16 @@ export function isVaulted(text: string): boolean {
  * more than once (a YAML alias, a file read twice, a wrong password tried again).
  */
 export class VaultKeyring {
-  readonly #passwords: readonly VaultPasswordSource[]
+  readonly #passwords: VaultPasswordSource[]
   readonly #derived = new Map<string, DerivedKeys | Promise<DerivedKeys>>()
 
   constructor(passwords: readonly VaultPasswordSource[] = []) {
-    this.#passwords = passwords
+    this.#passwords = [...passwords]
+  }
+
+  /** One more password to try (one an inventory names, say). */
+  add(source: VaultPasswordSource): void {
+    this.#passwords.push(source)
   }
 
   get hasPasswords(): boolean {

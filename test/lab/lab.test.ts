@@ -166,10 +166,16 @@ if (skipReason) {
   const probe = async (from: Host, address: string): Promise<number | null> => (await from.$`timeout 3 bash -c ${`</dev/tcp/${address}/22`}`.nothrow()).code
 
   test.before(async () => {
-    inventory = await Inventory.load([DEFAULT_INVENTORY], { redactor: new Redactor() })
-    lab = Lab.open(DEFAULT_INVENTORY, (line) => console.log(`    ${line}`))
-    hosts = lab.config.hosts.slice(0, 3).map((h) => h.name)
-    await lab.hold('test/lab/lab.test.ts')
+    // uvu reports a failing hook only as tests not run: say why here.
+    try {
+      inventory = await Inventory.load([DEFAULT_INVENTORY], { redactor: new Redactor() })
+      lab = Lab.open(DEFAULT_INVENTORY, (line) => console.log(`    ${line}`))
+      hosts = lab.config.hosts.slice(0, 3).map((h) => h.name)
+      await lab.hold('test/lab/lab.test.ts')
+    } catch (e) {
+      console.error(`\n    test setup failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+      throw e
+    }
   })
 
   test.after(async () => {

@@ -17,14 +17,12 @@ import { Host } from '../../src/host.ts'
 import { SshConnection } from '../../src/connection/ssh.ts'
 import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
 import { Inventory } from '../../src/inventory/inventory.ts'
-import { readVaultPasswordFile } from '../../src/inventory/vault.ts'
 import { Redactor, secret } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
 import type { BerthEvent } from '../../src/report/events.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
-const VAULT_PASSWORD_FILE = join(ROOT, 'inventory', 'lab-only.vault-password')
 const PSQL = '/usr/lib/postgresql/15/bin/psql'
 
 const skipReason = process.platform !== 'linux' ? `this is ${process.platform}, not Linux` : process.getuid?.() !== 0 ? 'not running as root' : undefined
@@ -51,7 +49,8 @@ interface RunOutcome {
 function runPlaybook(...args: string[]): Promise<RunOutcome> {
   const started = performance.now()
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', PLAYBOOK, '-i', DEFAULT_INVENTORY, '--vault-password-file', VAULT_PASSWORD_FILE, '--json', ...args], {
+    // No --vault-password-file: the lab inventory names its (lab-only) password file itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', PLAYBOOK, '-i', DEFAULT_INVENTORY, '--json', ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
@@ -118,14 +117,19 @@ if (skipReason) {
   }
 
   test.before(async () => {
-    const password = await readVaultPasswordFile(VAULT_PASSWORD_FILE)
-    inventory = await Inventory.load([DEFAULT_INVENTORY], { redactor: new Redactor(), vaultPasswords: [{ password }] })
-    harborPassword = String(inventory.host('db1')?.vars.pg_harbor_password)
-    lab = Lab.open(DEFAULT_INVENTORY, (line) => console.log(`    ${line}`))
-    await lab.hold('test/lab/pg-replicated.test.ts')
-    await lab.down()
-    const up = await lab.up(['db1', 'db2'])
-    console.log(`    lab up db1 db2: ${up.seconds} s`)
+    // uvu reports a failing hook only as tests not run: say why here.
+    try {
+      inventory = await Inventory.load([DEFAULT_INVENTORY], { redactor: new Redactor() })
+      harborPassword = String(inventory.host('db1')?.vars.pg_harbor_password)
+      lab = Lab.open(DEFAULT_INVENTORY, (line) => console.log(`    ${line}`))
+      await lab.hold('test/lab/pg-replicated.test.ts')
+      await lab.down()
+      const up = await lab.up(['db1', 'db2'])
+      console.log(`    lab up db1 db2: ${up.seconds} s`)
+    } catch (e) {
+      console.error(`\n    test setup failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+      throw e
+    }
   })
 
   test.after(async () => {

@@ -338,6 +338,25 @@ test('vault: no password, or a wrong one, is a ConfigError naming file:line', as
   assert.ok(wrong.message.startsWith('wrong vault password for '))
 })
 
+test('vault: an inventory may name its own password file (berth_vault_password_file), used only when none is given', async () => {
+  await withTempDir(async (dir) => {
+    await mkdir(join(dir, 'group_vars'))
+    await writeFile(join(dir, 'pw.txt'), 'named-by-inventory\n')
+    await writeFile(join(dir, 'inv.yml'), 'all:\n  vars:\n    berth_vault_password_file: pw.txt\n  hosts:\n    h1:\n')
+    await writeFile(join(dir, 'group_vars', 'all.yml'), encryptVault('token: opened-by-the-named-file\n', 'named-by-inventory'))
+    const redactor = new Redactor()
+    const inv = await Inventory.load([join(dir, 'inv.yml')], { redactor })
+    assert.is(inv.host('h1')?.vars.token, 'opened-by-the-named-file')
+    assert.is(redactor.mask('named-by-inventory opened-by-the-named-file'), '******** ********', 'the password and the values are masked')
+    // A password given on the command line wins: the named file is not read.
+    const wrong = await loadError([join(dir, 'inv.yml')], { vaultPasswords: [{ password: 'given-on-the-command-line' }] })
+    assert.ok(wrong.message.startsWith('wrong vault password for '), wrong.message)
+    await writeFile(join(dir, 'inv.yml'), 'all:\n  vars:\n    berth_vault_password_file: missing.txt\n  hosts:\n    h1:\n')
+    const missing = await loadError([join(dir, 'inv.yml')])
+    assert.match(missing.describe(), /missing\.txt/)
+  })
+})
+
 test('a YAML error inside a vaulted file does not print its plaintext', async () => {
   await withTempDir(async (dir) => {
     await mkdir(join(dir, 'group_vars'))
