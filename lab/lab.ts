@@ -6,6 +6,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { labCgroupsLeft, removeLabCgroups } from './cgroups.ts'
+import { ensureInotifyInstances } from './kernel-limits.ts'
 import { HOST_TOOLS, LabError, requireLinuxRoot, requireTools } from './errors.ts'
 import {
   dataDirOnMachine,
@@ -154,6 +155,8 @@ export class Lab {
         for (const pid of orphans) signal(pid, 'SIGKILL')
         await waitGone(orphans, 10_000)
       }
+      const raised = ensureInotifyInstances(running.size + toStart.length)
+      if (raised) this.log(raised)
       for (const h of toStart) await prepareHost(cfg, h)
       // Every key on disk, before any host answers, so the first connection is already strict.
       writeKnownHosts(cfg)

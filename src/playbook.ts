@@ -17,7 +17,7 @@ import { isSelected } from './runner/tags.ts'
 import type { BerthEvent } from './report/events.ts'
 import type { Reporter } from './report/reporter.ts'
 import { JsonReporter } from './report/json.ts'
-import { TextReporter } from './report/text.ts'
+import { TextReporter, colorStyles } from './report/text.ts'
 import { describeError } from './report/describe.ts'
 import type { Task } from './resources/resource.ts'
 import type { RoleInstance } from './role.ts'
@@ -196,7 +196,7 @@ export async function playbook(name: string, body: (pb: Playbook) => Promise<voi
       return finish(0)
     }
     const color = !cli.json && process.stdout.isTTY === true && !env.NO_COLOR && opts.out === undefined
-    reporter = cli.json ? new JsonReporter(out) : new TextReporter({ color, verbosity: cli.verbosity, timings: cli.timings }, out)
+    reporter = cli.json ? new JsonReporter(out) : new TextReporter({ color, verbosity: cli.verbosity, timings: cli.timings }, out, color ? await colorStyles() : undefined)
     const passwords = await vaultPasswords(cli, env)
     for (const p of passwords) redactor.add(p.password)
     const extraVars = await parseExtraVars(cli.extraVars, process.cwd(), passwords, redactor)

@@ -1,6 +1,7 @@
 // A file's metadata (and, for resources that manage content, its sha256 and
 // content) from one read-only probe. stat does not follow links: a link is
 // reported as a link, so no resource writes through one by surprise.
+import { createHash } from 'node:crypto'
 import { fact, type Fact, type ProbeOutput } from './fact.ts'
 import { ShellCommand, quote } from '../shell.ts'
 
@@ -51,20 +52,21 @@ export function normalizeMode(mode: string): string | undefined {
   return mode.padStart(4, '0')
 }
 
+// Forks are most of a probe's cost on the remote side (a converged host runs one
+// probe per file in one batch), so a content probe runs two programs: stat, and
+// base64 for a file up to CONTENT_LIMIT (its sha256 is then computed here) or
+// sha256sum for a larger one. stat's last field, the size, is read from its output.
 function probeCommand(path: string, withContent: boolean, follow: boolean): ShellCommand {
   const p = quote(path)
   const lines = follow
     ? [`if [ -e ${p} ]; then`, `  stat -L --printf ${STAT_FORMAT} -- ${p} || exit 1`]
-    : [
-        `if [ -L ${p} ] || [ -e ${p} ]; then`,
-        `  stat --printf ${STAT_FORMAT} -- ${p} || exit 1`,
-        `  if [ -L ${p} ]; then printf 'target\\t'; readlink -- ${p}; fi`,
-      ]
+    : withContent
+      ? [`if [ -L ${p} ] || [ -e ${p} ]; then`, `  s=$(stat --printf ${STAT_FORMAT} -- ${p}) || exit 1`, `  printf '%s\\n' "$s"`, `  if [ -L ${p} ]; then printf 'target\\t'; readlink -- ${p}; fi`]
+      : [`if [ -L ${p} ] || [ -e ${p} ]; then`, `  stat --printf ${STAT_FORMAT} -- ${p} || exit 1`, `  if [ -L ${p} ]; then printf 'target\\t'; readlink -- ${p}; fi`]
   if (withContent)
     lines.push(
       `  if [ -f ${p} ] && [ ! -L ${p} ] && [ -r ${p} ]; then`,
-      `    printf 'sha256\\t'; sha256sum < ${p}`,
-      `    if [ "$(stat -c %s -- ${p})" -le ${CONTENT_LIMIT} ]; then printf 'content\\t'; base64 -w0 < ${p}; echo; fi`,
+      `    if [ "\${s##*	}" -le ${CONTENT_LIMIT} ]; then printf 'content\\t'; base64 -w0 < ${p}; echo; else printf 'sha256\\t'; sha256sum < ${p}; fi`,
       `  fi`,
     )
   lines.push('else echo absent; fi')
@@ -102,7 +104,10 @@ export function parseFileProbe(output: ProbeOutput): FileState {
     else if (label === 'sha256') {
       const hash = value.split(' ')[0] ?? ''
       if (/^[0-9a-f]{64}$/.test(hash)) state.sha256 = hash
-    } else if (label === 'content' && state.sha256 !== undefined) state.content = Buffer.from(value, 'base64')
+    } else if (label === 'content') {
+      state.content = Buffer.from(value, 'base64')
+      state.sha256 = createHash('sha256').update(state.content).digest('hex')
+    }
   }
   return state
 }

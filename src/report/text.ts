@@ -1,6 +1,6 @@
 // Ansible-like text: PLAY / TASK banners, one line per host result, PLAY RECAP.
 // Colour (chalk) only on a TTY; plain text otherwise, so logs and pipes stay clean.
-import { Chalk, type ChalkInstance } from 'chalk'
+// chalk is loaded only when colour is on (see colorStyles): a piped run never loads it.
 import type { BerthEvent, HostResultEvent, RecapEvent } from './events.ts'
 import type { Reporter } from './reporter.ts'
 
@@ -12,13 +12,33 @@ export interface TextOptions {
   timings: boolean
 }
 
+/** The colours the reporter uses; a chalk instance is one. */
+export interface Styles {
+  dim(text: string): string
+  green(text: string): string
+  yellow(text: string): string
+  red(text: string): string
+  cyan(text: string): string
+  magenta(text: string): string
+}
+
+const same = (text: string): string => text
+export const PLAIN: Styles = { dim: same, green: same, yellow: same, red: same, cyan: same, magenta: same }
+
+/** chalk's colours (basic 16), loaded on demand. */
+export async function colorStyles(): Promise<Styles> {
+  const { Chalk } = await import('chalk')
+  return new Chalk({ level: 1 })
+}
+
 export class TextReporter implements Reporter {
-  readonly #c: ChalkInstance
+  readonly #c: Styles
   constructor(
     private opts: TextOptions,
     private write: (text: string) => void = (t) => process.stdout.write(t),
+    styles?: Styles,
   ) {
-    this.#c = new Chalk({ level: opts.color ? 1 : 0 })
+    this.#c = opts.color && styles ? styles : PLAIN
   }
 
   #banner(title: string): string {
@@ -118,7 +138,7 @@ function indent(text: string, prefix: string): string {
   return text.split('\n').map((l) => prefix + l).join('\n')
 }
 
-function colorDiff(diff: string, c: ChalkInstance): string {
+function colorDiff(diff: string, c: Styles): string {
   return diff
     .split('\n')
     .map((l) => (l.startsWith('+') && !l.startsWith('+++') ? c.green(l) : l.startsWith('-') && !l.startsWith('---') ? c.red(l) : l.startsWith('@@') ? c.cyan(l) : l))

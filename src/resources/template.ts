@@ -21,12 +21,17 @@ import { readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Script } from 'node:vm'
-import ejs from 'ejs'
+import { createRequire } from 'node:module'
+import type Ejs from 'ejs'
 import { ConfigError } from '../errors.ts'
 import { Secret } from '../secrets.ts'
 import { argumentError, checkAbsolutePath } from './file.ts'
 import { checkContentOptions, contentResource } from './copy.ts'
 import { task, type Task } from './resource.ts'
+
+// ejs is loaded on the first template rendered: a playbook without templates never pays for it.
+let ejsModule: typeof Ejs | undefined
+const ejs = (): typeof Ejs => (ejsModule ??= createRequire(import.meta.url)('ejs') as typeof Ejs)
 
 const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const DEFAULT_TEMPLATES_DIR = join(REPOSITORY_ROOT, 'templates')
@@ -113,7 +118,7 @@ function strictVariables(value: unknown, path: string, onSecret: () => void): un
 }
 
 /** Where an ejs syntax error is: compile ejs's generated code ourselves, V8 then names a line of it. */
-function syntaxErrorLine(template: ejs.Template): number | undefined {
+function syntaxErrorLine(template: Ejs.Template): number | undefined {
   const source = template.source
   if (!source) return undefined
   try {
@@ -161,7 +166,7 @@ export function renderTemplate(src: string, vars: TemplateVars, templatesDir: st
     })
   }
 
-  const options: ejs.Options & { unsafePrototypeLocals: boolean } = {
+  const options: Ejs.Options & { unsafePrototypeLocals: boolean } = {
     filename: file,
     strict: true,
     localsName: 'it',
@@ -169,7 +174,7 @@ export function renderTemplate(src: string, vars: TemplateVars, templatesDir: st
     // Hand our proxy to the template as is; ejs would otherwise copy it into a plain object.
     unsafePrototypeLocals: true,
   }
-  const compiled = new ejs.Template(text, options)
+  const compiled = new (ejs().Template)(text, options)
   let render: (data: unknown) => string
   try {
     render = compiled.compile() as (data: unknown) => string

@@ -22,6 +22,7 @@ import { loadLabConfig, parseSubnet } from '../../lab/lab-config.ts'
 import { debianMirror, parseDeb822Sources, parseOneLineSources } from '../../lab/mirror.ts'
 import { LabError, requireTools } from '../../lab/errors.ts'
 import { networkFile } from '../../lab/hosts.ts'
+import { ensureInotifyInstances, inotifyInstancesFor } from '../../lab/kernel-limits.ts'
 
 // Pure parts of the lab: these run everywhere, root or not.
 const unit = suite('lab: inventory, apt sources, recipe')
@@ -94,6 +95,18 @@ unit('image recipe: hashed, and a changed recipe gets another cache entry', () =
   assert.match(recipeHash(), /^[0-9a-f]{16}$/)
   assert.is(recipeHash(), recipeHash(RECIPE))
   assert.is.not(recipeHash({ ...RECIPE, repoPackages: [...RECIPE.repoPackages, 'extra'] }), recipeHash())
+})
+
+unit('inotify instances: raised to what the hosts need, never lowered', () => {
+  const f = join(unitDir, 'max_user_instances')
+  writeFileSync(f, '128\n')
+  const said = ensureInotifyInstances(25, f)
+  assert.is(readFileSync(f, 'utf8').trim(), String(inotifyInstancesFor(25)))
+  assert.match(said ?? '', /from 128 to \d+ for 25 hosts/)
+  assert.ok(inotifyInstancesFor(25) > 25 * 7, 'room for what a booted host holds (6 to 7, measured)')
+  writeFileSync(f, '100000\n')
+  assert.is(ensureInotifyInstances(25, f), undefined)
+  assert.is(readFileSync(f, 'utf8').trim(), '100000', 'a higher limit stays')
 })
 
 unit('missing tools are named with their Debian packages', () => {

@@ -42,6 +42,11 @@ test('ids without names stand for themselves; an empty file has empty content', 
   assert.equal(s.exists && [s.owner, s.group, s.uid, s.kind, s.content?.length], ['4242', '4343', 4242, 'file', 0])
 })
 
+test('the probe sends content without a hash for small files: the sha256 is computed from the content', () => {
+  const s = parseFileProbe({ code: 0, stdout: 'stat\tregular file\t640\t0\t4\troot\tadm\t12\ncontent\taGVsbG8Kd29ybGQK\n', stderr: '' })
+  assert.equal(s.exists && [s.content?.toString(), s.sha256], ['hello\nworld\n', '4a1e67f2fe1d1cc7b31d0ca2ec441da4778203a036a77da10344c85e24ff0f92'])
+})
+
 test('a file over the content limit has a hash but no content', () => {
   const s = parseFileProbe(ok(captured.large))
   assert.equal(s.exists && [s.sha256?.slice(0, 8), s.content], ['5647f05e', undefined])
