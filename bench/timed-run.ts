@@ -57,7 +57,8 @@ export function timedRun(argv: readonly string[], opts: { env?: NodeJS.ProcessEn
   })
 }
 
-export type Expect = 'changes' | 'no-change'
+/** 'changes': every host changes (fresh targets); 'no-change': none does; 'converge': whatever is missing. */
+export type Expect = 'changes' | 'no-change' | 'converge'
 
 /** Throw, with the run's output tail, unless every host ran cleanly and changed as expected. */
 export function checkRun(what: string, r: RunResult, hosts: readonly string[], expect: Expect): void {

@@ -15,6 +15,7 @@ import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
 import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
+import { setUpReported, tearDownLab } from '../support/lab-owner.ts'
 import { allProcesses } from '../../lab/proc.ts'
 import { readImage, recipeHash, RECIPE } from '../../lab/image.ts'
 import { readRecord } from '../../lab/state.ts'
@@ -178,28 +179,16 @@ if (skipReason) {
   /** Exit code of a TCP connect from one lab host to another's SSH port. */
   const probe = async (from: Host, address: string): Promise<number | null> => (await from.$`timeout 3 bash -c ${`</dev/tcp/${address}/22`}`.nothrow()).code
 
-  test.before(async () => {
-    // uvu reports a failing hook only as tests not run: say why here.
-    try {
+  test.before(() =>
+    setUpReported(async () => {
       inventory = await Inventory.load([DEFAULT_INVENTORY], { redactor: new Redactor() })
       lab = Lab.open(DEFAULT_INVENTORY, (line) => console.log(`    ${line}`))
       hosts = lab.config.hosts.slice(0, 3).map((h) => h.name)
       await lab.hold('test/lab/lab.test.ts')
-    } catch (e) {
-      console.error(`\n    test setup failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
-      throw e
-    }
-  })
+    }),
+  )
 
-  test.after(async () => {
-    await Promise.allSettled(connections.map((c) => c.close()))
-    try {
-      if (lab) await lab.down()
-    } finally {
-      await lab?.release()
-      rmSync(scratch, { recursive: true, force: true })
-    }
-  })
+  test.after(() => tearDownLab(lab, connections, () => rmSync(scratch, { recursive: true, force: true })))
 
   test(NAMES[0] as string, async () => {
     await lab.down() // start from fresh hosts, whatever an earlier run left

@@ -19,6 +19,7 @@ import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
 import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor, secret } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
+import { setUpReported, tearDownLab } from '../support/lab-owner.ts'
 import type { BerthEvent } from '../../src/report/events.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -116,9 +117,8 @@ if (skipReason) {
     if (!converged) throw new Error('the first run did not converge (see above); skipping')
   }
 
-  test.before(async () => {
-    // uvu reports a failing hook only as tests not run: say why here.
-    try {
+  test.before(() =>
+    setUpReported(async () => {
       inventory = await Inventory.load([DEFAULT_INVENTORY], { redactor: new Redactor() })
       harborPassword = String(inventory.host('db1')?.vars.pg_harbor_password)
       lab = Lab.open(DEFAULT_INVENTORY, (line) => console.log(`    ${line}`))
@@ -126,20 +126,10 @@ if (skipReason) {
       await lab.down()
       const up = await lab.up(['db1', 'db2'])
       console.log(`    lab up db1 db2: ${up.seconds} s`)
-    } catch (e) {
-      console.error(`\n    test setup failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
-      throw e
-    }
-  })
+    }),
+  )
 
-  test.after(async () => {
-    await Promise.allSettled(connections.map((c) => c.close()))
-    try {
-      if (lab) await lab.down()
-    } finally {
-      await lab?.release()
-    }
-  })
+  test.after(() => tearDownLab(lab, connections))
 
   test(NAMES[0] as string, async () => {
     const version = await runPlaybook('-e', 'pg.version=9')

@@ -1,5 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { thrownBy } from './fixtures.ts'
 import { BerthError } from '../../../src/errors.ts'
 import { factValues, type Fact } from '../../../src/facts/fact.ts'
 import type { FileState } from '../../../src/facts/file.ts'
@@ -27,16 +28,6 @@ const PRISTINE = clusterDir()
 const WITH_DATA = clusterDir({ state: 'in production', nextOid: 24576, running: true, userObjects: 42 })
 const entry = (dataDir: string, status = 'down'): ClusterEntry => ({ version: 15, name: 'main', port: 5432, status, owner: 'postgres', dataDir })
 
-/** The thrown error, for checks on its message and hint. */
-function thrown(f: () => unknown): BerthError {
-  try {
-    f()
-  } catch (e) {
-    if (e instanceof BerthError) return e
-    throw new Error(`expected a BerthError, got ${String(e)}`)
-  }
-  throw new Error('expected an error, nothing was thrown')
-}
 
 const pre = suite('planPreflight')
 
@@ -46,32 +37,32 @@ const AVAILABLE: AptCandidate = { installed: undefined, candidate: '15.20-0+deb1
 const NOWHERE: AptCandidate = { installed: undefined, candidate: undefined }
 
 pre('a file where dataDir must be: the error names dataDir and its path', () => {
-  const e = thrown(() => planPreflight(INPUT, INSTALLED, { dataDir: { kind: 'not-a-directory' }, archiveDir: { kind: 'absent' } }))
+  const e = thrownBy(BerthError, () => planPreflight(INPUT, INSTALLED, { dataDir: { kind: 'not-a-directory' }, archiveDir: { kind: 'absent' } }))
   assert.ok(e.message.includes(`option 'dataDir' (${DATA}) is not a directory`), e.message)
   assert.ok(e.message.startsWith(`role ${ROLE}:`))
   assert.ok(e.hint?.includes('dataDir'))
 })
 
 pre('a link where archiveDir must be: the error names archiveDir', () => {
-  const e = thrown(() => planPreflight(INPUT, INSTALLED, { dataDir: { kind: 'absent' }, archiveDir: { kind: 'not-a-directory' } }))
+  const e = thrownBy(BerthError, () => planPreflight(INPUT, INSTALLED, { dataDir: { kind: 'absent' }, archiveDir: { kind: 'not-a-directory' } }))
   assert.ok(e.message.includes(`option 'archiveDir' (${ARCHIVE})`), e.message)
 })
 
 pre('no candidate and not installed: the error names version and the package', () => {
-  const e = thrown(() => planPreflight(INPUT, NOWHERE, { dataDir: { kind: 'absent' }, archiveDir: { kind: 'absent' } }))
+  const e = thrownBy(BerthError, () => planPreflight(INPUT, NOWHERE, { dataDir: { kind: 'absent' }, archiveDir: { kind: 'absent' } }))
   assert.ok(e.message.includes("option 'version' (15)"), e.message)
   assert.ok(e.message.includes('postgresql-15 is not available'), e.message)
   assert.ok(e.hint?.includes('pgdg'))
 })
 
 pre('a cluster of another version at dataDir: the error names both versions', () => {
-  const e = thrown(() => planPreflight(INPUT, INSTALLED, { dataDir: clusterDir({ version: 13 }), archiveDir: { kind: 'absent' } }))
+  const e = thrownBy(BerthError, () => planPreflight(INPUT, INSTALLED, { dataDir: clusterDir({ version: 13 }), archiveDir: { kind: 'absent' } }))
   assert.ok(e.message.includes(`option 'dataDir' (${DATA}) holds a PostgreSQL 13 cluster, not 15`), e.message)
   assert.ok(e.hint?.includes('set version: 13'))
 })
 
 pre('the directory checks come before the package check', () => {
-  const e = thrown(() => planPreflight(INPUT, NOWHERE, { dataDir: { kind: 'not-a-directory' }, archiveDir: { kind: 'absent' } }))
+  const e = thrownBy(BerthError, () => planPreflight(INPUT, NOWHERE, { dataDir: { kind: 'not-a-directory' }, archiveDir: { kind: 'absent' } }))
   assert.ok(e.message.includes("'dataDir'"))
 })
 
@@ -135,7 +126,7 @@ drop('a pristine package cluster at the default directory: one pg_dropcluster --
 
 drop('a package cluster that holds data: refused, with the way out in the hint', () => {
   for (const atDefault of [WITH_DATA, clusterDir({ nextOid: 16387 }), clusterDir({ state: 'in production' }), clusterDir({ state: undefined, nextOid: undefined })]) {
-    const e = thrown(() => planDropDefault(ROLE, C, DATA, [entry(DEFAULT_DIR)], atDefault))
+    const e = thrownBy(BerthError, () => planDropDefault(ROLE, C, DATA, [entry(DEFAULT_DIR)], atDefault))
     assert.ok(e.message.includes(`cluster 15/main already exists at ${DEFAULT_DIR}`), e.message)
     assert.ok(e.message.includes('berth will not drop it'))
     assert.ok(e.hint?.includes(`dataDir: ${DEFAULT_DIR}`))
@@ -143,7 +134,7 @@ drop('a package cluster that holds data: refused, with the way out in the hint',
 })
 
 drop('a cluster 15/main somewhere else than the package default: refused even when pristine', () => {
-  const e = thrown(() => planDropDefault(ROLE, C, DATA, [entry('/srv/old/pgdata')], PRISTINE))
+  const e = thrownBy(BerthError, () => planDropDefault(ROLE, C, DATA, [entry('/srv/old/pgdata')], PRISTINE))
   assert.ok(e.message.includes('already exists at /srv/old/pgdata'), e.message)
   assert.ok(e.message.includes('will not drop'))
 })
@@ -185,13 +176,13 @@ create('another port and locale go into the command', () => {
 })
 
 create('other files at dataDir: refused, naming dataDir', () => {
-  const e = thrown(() => planCreateCluster(CREATE, [], { kind: 'other-files' }))
+  const e = thrownBy(BerthError, () => planCreateCluster(CREATE, [], { kind: 'other-files' }))
   assert.ok(e.message.includes(`option 'dataDir' (${DATA}) is other-files`), e.message)
   assert.ok(e.hint?.includes('empty or missing directory'))
 })
 
 create('an unregistered cluster at dataDir: refused, naming dataDir', () => {
-  const e = thrown(() => planCreateCluster(CREATE, [], clusterDir()))
+  const e = thrownBy(BerthError, () => planCreateCluster(CREATE, [], clusterDir()))
   assert.ok(e.message.includes(`option 'dataDir' (${DATA}) is a PostgreSQL 15 cluster that postgresql-common does not know`), e.message)
 })
 

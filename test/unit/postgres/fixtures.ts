@@ -78,3 +78,14 @@ export function clusterProbe(o: { version?: number; standby?: boolean; control?:
   const out = lines.join('\n') + '\n' + control + (control.endsWith('\n') ? '' : '\n') + '--objects--\n' + (o.objects === undefined ? '' : `${o.objects}\n`) + '--end--\n'
   return ok(out)
 }
+
+/** The error of class `kind` that `f` throws, for checks on its message and hint. */
+export function thrownBy<E extends Error>(kind: abstract new (...args: never[]) => E, f: () => unknown): E {
+  try {
+    f()
+  } catch (e) {
+    if (e instanceof kind) return e
+    throw new Error(`expected a ${kind.name}, got ${String(e)}`)
+  }
+  throw new Error(`expected a ${kind.name}, nothing was thrown`)
+}

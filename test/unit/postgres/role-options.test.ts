@@ -1,5 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { thrownBy } from './fixtures.ts'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,16 +25,6 @@ const SHARED = {
 const PRIMARY: PrimaryInput = { ...SHARED, harborPassword: 'harbor-s3cret-pw', standbySlots: ['db2'] }
 const STANDBY: StandbyInput = { ...SHARED, primaryHost: '10.0.0.5', slotName: 'db2' }
 
-/** The RoleOptionError the call throws. */
-function optionError(f: () => unknown): RoleOptionError {
-  try {
-    f()
-  } catch (e) {
-    if (e instanceof RoleOptionError) return e
-    throw new Error(`expected a RoleOptionError, got ${String(e)}`)
-  }
-  throw new Error('expected a RoleOptionError, nothing was thrown')
-}
 
 let tmp = ''
 let dumpFile = ''
@@ -118,7 +109,7 @@ const bad: [string, Record<string, unknown>, string, RegExp][] = [
 ]
 for (const [name, change, option, problem] of bad)
   primary(`refused: ${name} -> option '${option}'`, () => {
-    const e = optionError(() => pg13Primary({ ...PRIMARY, ...change } as unknown as PrimaryInput))
+    const e = thrownBy(RoleOptionError, () => pg13Primary({ ...PRIMARY, ...change } as unknown as PrimaryInput))
     assert.is(e.option, option)
     assert.is(e.role, 'pg13-primary')
     assert.ok(problem.test(e.message), e.message)
@@ -126,22 +117,22 @@ for (const [name, change, option, problem] of bad)
   })
 
 primary("a setting an option owns: refused, the hint names the option", () => {
-  const e = optionError(() => pg13Primary({ ...PRIMARY, settings: { max_connections: 5 } }))
+  const e = thrownBy(RoleOptionError, () => pg13Primary({ ...PRIMARY, settings: { max_connections: 5 } }))
   assert.is(e.option, 'settings')
   assert.ok(e.message.includes("sets max_connections, which option 'maxConnections' owns"), e.message)
   assert.is(e.hint, 'set maxConnections instead')
-  assert.is(optionError(() => pg13Primary({ ...PRIMARY, settings: { archive_command: 'true' } })).hint, 'set archiveDir instead')
+  assert.is(thrownBy(RoleOptionError, () => pg13Primary({ ...PRIMARY, settings: { archive_command: 'true' } })).hint, 'set archiveDir instead')
 })
 
 primary('restore naming a file that is not on this machine: option restore', () => {
-  const e = optionError(() => pg13Primary({ ...PRIMARY, restore: [{ database: 'registry', file: join(tmp, 'missing.sql') }] }))
+  const e = thrownBy(RoleOptionError, () => pg13Primary({ ...PRIMARY, restore: [{ database: 'registry', file: join(tmp, 'missing.sql') }] }))
   assert.is(e.option, 'restore')
   assert.ok(e.message.includes('missing.sql) is not a file on this machine'), e.message)
 })
 
 primary('restore naming a directory, or a database the role does not create: option restore', () => {
-  assert.is(optionError(() => pg13Primary({ ...PRIMARY, restore: [{ database: 'registry', file: tmp }] })).option, 'restore')
-  const e = optionError(() => pg13Primary({ ...PRIMARY, restore: [{ database: 'notarysigner', file: dumpFile }] }))
+  assert.is(thrownBy(RoleOptionError, () => pg13Primary({ ...PRIMARY, restore: [{ database: 'registry', file: tmp }] })).option, 'restore')
+  const e = thrownBy(RoleOptionError, () => pg13Primary({ ...PRIMARY, restore: [{ database: 'notarysigner', file: dumpFile }] }))
   assert.is(e.option, 'restore')
   assert.ok(e.message.includes("names database 'notarysigner', which is not one of registry"), e.message)
 })
@@ -191,13 +182,13 @@ const standbyBad: [string, Record<string, unknown>, string][] = [
 ]
 for (const [name, change, option] of standbyBad)
   standby(`refused: ${name} -> option '${option}'`, () => {
-    const e = optionError(() => pg13Standby({ ...STANDBY, ...change } as unknown as StandbyInput))
+    const e = thrownBy(RoleOptionError, () => pg13Standby({ ...STANDBY, ...change } as unknown as StandbyInput))
     assert.is(e.option, option)
     assert.is(e.role, 'pg13-standby')
   })
 
 standby('the hint for primary_slot_name names slotName', () => {
-  assert.is(optionError(() => pg13Standby({ ...STANDBY, settings: { primary_slot_name: 'x' } })).hint, 'set slotName instead')
+  assert.is(thrownBy(RoleOptionError, () => pg13Standby({ ...STANDBY, settings: { primary_slot_name: 'x' } })).hint, 'set slotName instead')
 })
 
 standby.run()

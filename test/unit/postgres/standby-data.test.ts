@@ -1,5 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { thrownBy } from './fixtures.ts'
 import { BerthError } from '../../../src/errors.ts'
 import { factValues, type Fact } from '../../../src/facts/fact.ts'
 import type { DataDirState } from '../../../roles/postgres/cluster-facts.ts'
@@ -41,15 +42,6 @@ const STANDBY_OF_OTHER = cluster({ standby: true, systemId: OTHER_ID, state: 'in
 const PRIMARY_WITH_DATA = cluster({ systemId: OTHER_ID, state: 'in production', nextOid: 24576, running: true, userObjects: 12 })
 const PRISTINE_PRIMARY = cluster({ systemId: OTHER_ID })
 
-function thrown(f: () => unknown): BerthError {
-  try {
-    f()
-  } catch (e) {
-    if (e instanceof BerthError) return e
-    throw new Error(`expected a BerthError, got ${String(e)}`)
-  }
-  throw new Error('expected an error, nothing was thrown')
-}
 
 const decide = suite('decideStandbyData')
 
@@ -80,7 +72,7 @@ decide('keep summaries say why', () => {
 })
 
 decide('a standby of another cluster without replaceDataDir: refused, the hint names replaceDataDir', () => {
-  const e = thrown(() => decideStandbyData(input(), STANDBY_OF_OTHER, REACHABLE))
+  const e = thrownBy(BerthError, () => decideStandbyData(input(), STANDBY_OF_OTHER, REACHABLE))
   assert.ok(e.message.includes(`${DATA} holds a standby of another cluster (system ${OTHER_ID}, the primary is ${PRIMARY_ID})`), e.message)
   assert.ok(e.message.includes('berth will not replace it'))
   assert.ok(e.hint?.includes('replaceDataDir: true'), e.hint)
@@ -89,7 +81,7 @@ decide('a standby of another cluster without replaceDataDir: refused, the hint n
 
 decide('a primary with data without replaceDataDir: refused', () => {
   for (const d of [PRIMARY_WITH_DATA, cluster({ nextOid: 16387 }), cluster({ state: 'in production' })]) {
-    const e = thrown(() => decideStandbyData(input(), d, REACHABLE))
+    const e = thrownBy(BerthError, () => decideStandbyData(input(), d, REACHABLE))
     assert.ok(e.message.includes('a primary cluster with data'), e.message)
     assert.ok(e.hint?.includes('replaceDataDir'))
   }

@@ -1,0 +1,24 @@
+// What a test file that owns a lab does around its tests: set up under a
+// message that says why it failed (uvu reports a failing hook only as tests
+// not run), and tear down even after failures: connections closed, the lab
+// down, its lock released.
+import type { Lab } from '../../lab/lab.ts'
+
+export async function setUpReported(body: () => Promise<void>): Promise<void> {
+  try {
+    await body()
+  } catch (e) {
+    console.error(`\n    test setup failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+    throw e
+  }
+}
+
+export async function tearDownLab(lab: Lab | undefined, connections: readonly { close(): Promise<void> }[], andThen: () => void = () => {}): Promise<void> {
+  await Promise.allSettled(connections.map((c) => c.close()))
+  try {
+    if (lab) await lab.down()
+  } finally {
+    await lab?.release()
+    andThen()
+  }
+}
