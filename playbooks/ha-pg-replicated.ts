@@ -37,26 +37,21 @@ export async function databaseTier(pb: Playbook): Promise<{ primary: Peer }> {
     })
   const everyPostgresHost = [primary, ...standbys].map((p) => p.address)
 
-  const primaryOptions = (h: Host) => ({
+  /** What both roles take from the host's variables and the inventory. */
+  const shared = (h: Host, role: string) => ({
     ...pgVars(h),
-    dataDir: h.need<string>('pg.dataDir', 'pg13-primary'),
-    archiveDir: h.need<string>('pg.archiveDir', 'pg13-primary'),
-    harborClients: h.need<string[]>('pg.harborClients', 'pg13-primary'),
-    replicationPassword: h.need<string>('pg_replication_password', 'pg13-primary'),
-    harborPassword: h.need<string>('pg_harbor_password', 'pg13-primary'),
+    dataDir: h.need<string>('pg.dataDir', role),
+    archiveDir: h.need<string>('pg.archiveDir', role),
+    harborClients: h.need<string[]>('pg.harborClients', role),
+    replicationPassword: h.need<string>('pg_replication_password', role),
     replicationFrom: everyPostgresHost,
+  })
+  const primaryOptions = (h: Host) => ({
+    ...shared(h, 'pg13-primary'),
+    harborPassword: h.need<string>('pg_harbor_password', 'pg13-primary'),
     standbySlots: standbys.map((s) => slotNameFor(s.name)),
   })
-  const standbyOptions = (h: Host) => ({
-    ...pgVars(h),
-    dataDir: h.need<string>('pg.dataDir', 'pg13-standby'),
-    archiveDir: h.need<string>('pg.archiveDir', 'pg13-standby'),
-    harborClients: h.need<string[]>('pg.harborClients', 'pg13-standby'),
-    replicationPassword: h.need<string>('pg_replication_password', 'pg13-standby'),
-    replicationFrom: everyPostgresHost,
-    primaryHost: primary.address,
-    slotName: slotNameFor(h.name),
-  })
+  const standbyOptions = (h: Host) => ({ ...shared(h, 'pg13-standby'), primaryHost: primary.address, slotName: slotNameFor(h.name) })
   const isPrimary = (h: Host): boolean => h.name === primary.name
 
   // Packages first on every database host at once (the installs dominate a first run); the roles then find them there.

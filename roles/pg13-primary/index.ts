@@ -5,7 +5,7 @@
 import { defineRole } from '../../src/role.ts'
 import type { Secret } from '../../src/secrets.ts'
 import type { Task } from '../../src/resources/resource.ts'
-import { clusterOf, configTasks, databasesOf, handlersFor, installTasks, primarySettings, serverOf } from '../postgres/common-tasks.ts'
+import { configTasks, databasesOf, handlersFor, installTasks, primarySettings, serverOf } from '../postgres/common-tasks.ts'
 import { checkDumpFile, checkPassword, checkPostgresOptions, type Fail, POSTGRES_DEFAULTS, type PostgresOptions } from '../postgres/options.ts'
 import { database, loginRole, replicationSlot, restoreDump } from '../postgres/sql-resources.ts'
 

@@ -8,7 +8,7 @@ import { apt, aptRepository, copy, file, lineInFile, service, template, waitFor 
 import { handler, type Handler, type Task } from '../../src/resources/resource.ts'
 import { autoConfWithoutManaged, createCluster, dropPackageDefaultCluster, preflight } from './cluster.ts'
 import { hbaRules } from './hba.ts'
-import { CREATECLUSTER_CONF, confDir, POSTGRES_HOME, unitName, type ClusterId } from './layout.ts'
+import { CREATECLUSTER_CONF, binDir, confDir, POSTGRES_HOME, unitName, type ClusterId } from './layout.ts'
 import type { PostgresOptions } from './options.ts'
 import { databasesFor } from './options.ts'
 import { reloadOrRestart } from './sql-resources.ts'
@@ -129,11 +129,9 @@ export function configTasks({ role, options: o, handlers, settings }: CommonInpu
       .named('pg_hba.conf')
       .notify(handlers.reload),
     service({ name: unitName(c), state: 'started', enabled: true }).named(`service ${unitName(c)}`),
-    waitFor({ command: `${binDirOf(o)}/pg_isready -q -p ${o.port}` }, { timeoutMs: 60_000, intervalMs: 250 }).named('server accepts connections'),
+    waitFor({ command: `${binDir(o.version)}/pg_isready -q -p ${o.port}` }, { timeoutMs: 60_000, intervalMs: 250 }).named('server accepts connections'),
   ]
 }
-
-const binDirOf = (o: PostgresOptions): string => `/usr/lib/postgresql/${o.version}/bin`
 
 /** ~postgres/.pgpass: the replication password for libpq, never on a command line. */
 export function replicationPassfile(o: PostgresOptions): { path: string; task: Task } {

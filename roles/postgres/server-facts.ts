@@ -5,7 +5,7 @@
 import { fact, type Fact, type ProbeOutput } from '../../src/facts/fact.ts'
 import { sh } from '../../src/shell.ts'
 import { binDir } from './layout.ts'
-import { psql, sqlLiteral, type Server } from './psql.ts'
+import { psql, type Server } from './psql.ts'
 
 export interface RoleRow {
   name: string

@@ -6,6 +6,8 @@ import { BerthError } from '../../src/errors.ts'
 import { Secret, reveal } from '../../src/secrets.ts'
 import { sh, type ShellCommand } from '../../src/shell.ts'
 import type { Host } from '../../src/host.ts'
+import type { Fact } from '../../src/facts/fact.ts'
+import { gather } from '../../src/facts/gather.ts'
 import { runCommands, type CommandsPlan } from '../../src/resources/file.ts'
 import { task, type Plan, type Resource, type Task } from '../../src/resources/resource.ts'
 import { binDir, POSTGRES_HOME } from './layout.ts'
@@ -61,11 +63,12 @@ export function loginRole(s: Server, r: LoginRoleInput): Task {
   return task(res)
 }
 
-async function currentState(host: Host, s: Server): Promise<ServerState> {
-  const f = serverStateFact(s)
-  const r = await host.run(f.command).nothrow().quiet()
-  return f.parse(r)
+/** Read one fact again at apply time (the plan's may predate the server), through the engine's gather. */
+async function readNow<T>(host: Host, f: Fact<T>): Promise<T> {
+  return (await gather(host, [f])).get(f)
 }
+
+const currentState = (host: Host, s: Server): Promise<ServerState> => readNow(host, serverStateFact(s))
 
 /** Pure: a database with this owner. */
 export function planDatabase(name: string, owner: string, server: ServerState): CommandsPlan & { sql?: string[] } {
@@ -141,7 +144,7 @@ export function restoreDump(s: Server, r: RestoreInput): Task {
     facts: () => [probe],
     plan: (facts) => planRestore(r, facts.get(probe)),
     apply: async (host) => {
-      const count = probe.parse(await host.run(probe.command).nothrow().quiet())
+      const count = await readNow(host, probe)
       if (count.database !== 'present')
         throw new BerthError(`cannot tell whether database ${r.database} is empty (${count.database}): not restoring ${r.file} blind`, {
           hint: 'the database task before this one creates it; check that the server runs and accepts the postgres account',

@@ -305,13 +305,13 @@ class InventoryBuilder {
     return into
   }
 
-  /** Decrypt the `!vault` values found while parsing, then apply the variables in file order. */
   /** A variable of group all as written in an inventory file, before any vault is opened (the last one wins). */
   allVarAsWritten(name: string): { value: unknown; where: string | undefined } | undefined {
     for (const a of [...this.#assignments].reverse()) if (a.group?.name === ALL && name in a.vars) return { value: a.vars[name], where: a.origins[name] }
     return undefined
   }
 
+  /** Decrypt the `!vault` values found while parsing, then apply the variables in file order. */
   async applyInventoryVars(): Promise<void> {
     const revealed = await Promise.all(this.#assignments.map((a) => revealVaulted(a.vars, this.keyring, this.redactor)))
     this.#assignments.forEach((assignment, i) => {

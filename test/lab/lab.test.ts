@@ -15,7 +15,7 @@ import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
 import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
-import { setUpReported, tearDownLab } from '../support/lab-owner.ts'
+import { labSkipReason, setUpReported, tearDownLab } from '../support/lab-owner.ts'
 import { allProcesses } from '../../lab/proc.ts'
 import { readImage, recipeHash, RECIPE } from '../../lab/image.ts'
 import { readRecord } from '../../lab/state.ts'
@@ -122,7 +122,7 @@ unit('missing tools are named with their Debian packages', () => {
 
 unit.run()
 
-const skipReason = process.platform !== 'linux' ? `this is ${process.platform}, not Linux` : process.getuid?.() !== 0 ? 'not running as root' : undefined
+const skipReason = labSkipReason
 
 const NAMES = [
   'up: 3 hosts start and answer',

@@ -19,14 +19,14 @@ import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
 import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor, secret } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
-import { setUpReported, tearDownLab } from '../support/lab-owner.ts'
+import { labSkipReason, setUpReported, tearDownLab } from '../support/lab-owner.ts'
 import type { BerthEvent } from '../../src/report/events.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
 const PSQL = '/usr/lib/postgresql/15/bin/psql'
 
-const skipReason = process.platform !== 'linux' ? `this is ${process.platform}, not Linux` : process.getuid?.() !== 0 ? 'not running as root' : undefined
+const skipReason = labSkipReason
 
 const NAMES = [
   'bad options fail before anything changes: an unknown version (exit 1, no host touched), a data directory that is a file (preflight)',

@@ -4,6 +4,10 @@
 // down, its lock released.
 import type { Lab } from '../../lab/lab.ts'
 
+/** Why lab tests cannot run here, or undefined: the lab needs root on Linux. */
+export const labSkipReason: string | undefined =
+  process.platform !== 'linux' ? `this is ${process.platform}, not Linux` : process.getuid?.() !== 0 ? 'not running as root' : undefined
+
 export async function setUpReported(body: () => Promise<void>): Promise<void> {
   try {
     await body()
