@@ -3,7 +3,8 @@
 // optionally in serial batches, handlers once at the end of each batch.
 import type { Host } from '../host.ts'
 import type { Handler, Task, ApplyOutput } from '../resources/resource.ts'
-import type { BerthEvent, HostCounts, Status } from '../report/events.ts'
+import type { BerthEvent, HostCounts } from '../report/events.ts'
+import { emptyCounts, tally, type Outcome } from './host-counts.ts'
 import { describeError } from '../report/describe.ts'
 import { BerthError } from '../errors.ts'
 import { formatDiff } from '../report/diff.ts'
@@ -35,13 +36,11 @@ export class RunLedger {
   readonly failed = new Set<string>()
   readonly unreachable = new Set<string>()
   readonly timings: { play: string; task: string; durationMs: number }[] = []
-  count(host: string, status: Status | 'ignored'): void {
-    const c = this.counts.get(host) ?? { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0 }
-    c[status]++
-    this.counts.set(host, c)
+  count(host: string, outcome: Outcome): void {
+    this.counts.set(host, tally(this.counts.get(host) ?? emptyCounts(), outcome))
   }
   touch(host: string): void {
-    if (!this.counts.has(host)) this.counts.set(host, { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0 })
+    if (!this.counts.has(host)) this.counts.set(host, emptyCounts())
   }
 }
 

@@ -45,6 +45,7 @@ test('a no-op run of 30 tasks costs one exec per host (facts batched)', async ()
   const build = (h: Host) => Array.from({ length: 30 }, (_, i) => note(join(dir, `${h.name}-${i}`), `line ${i}\n`))
   const first = await play([a.host, b.host], build)
   assert.is(first.ledger.counts.get('a')?.changed, 30)
+  assert.is(first.ledger.counts.get('a')?.ok, 30, 'ok counts changed tasks too, as Ansible does')
   a.connection.commands.length = 0
   b.connection.commands.length = 0
   const second = await play([a.host, b.host], build)
