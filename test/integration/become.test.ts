@@ -1,9 +1,10 @@
 // become via sudo over real SSH: log in as an unprivileged user, become root with
 // the sudo password (which must never show in output), and fail clearly without it.
-import { test } from 'uvu'
+import { test as uvuTest } from 'uvu'
+import { needing } from '../support/needs.ts'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
-import { writeFileSync, rmSync, existsSync } from 'node:fs'
+import { writeFileSync, rmSync } from 'node:fs'
 import { startSshd, type TestSshd } from '../support/sshd.ts'
 import { Host } from '../../src/host.ts'
 import { SshConnection } from '../../src/connection/ssh.ts'
@@ -14,11 +15,10 @@ import { Redactor } from '../../src/secrets.ts'
 const USER = `berthbecome${process.pid % 10000}`
 const PASSWORD = 'Become-Pass-42'
 const SUDOERS = `/etc/sudoers.d/${USER}`
-const haveSudo = existsSync('/usr/bin/sudo')
+const test = needing(['ssh-tests', 'become-tests'], uvuTest, 'become.test.ts')
 let sshd: TestSshd
 
 test.before(async () => {
-  if (!haveSudo) return
   execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', USER])
   execFileSync('chpasswd', { input: `${USER}:${PASSWORD}\n` })
   writeFileSync(SUDOERS, `${USER} ALL=(ALL:ALL) ALL\n`, { mode: 0o440 })
@@ -26,7 +26,6 @@ test.before(async () => {
 })
 test.after(async () => {
   await sshd?.stop()
-  if (!haveSudo) return
   rmSync(SUDOERS, { force: true })
   execFileSync('userdel', ['--remove', USER], { stdio: 'ignore' })
 })
@@ -37,12 +36,7 @@ function host(vars: Record<string, unknown>, redactor = new Redactor()) {
   return new Host({ name: 'h', address: '127.0.0.1', vars: all, connection: t.connection, become: t.become, user: t.user, redactor })
 }
 
-test('requires sudo on this machine (CI installs it)', () => {
-  assert.ok(haveSudo, 'sudo is missing: apt-get install sudo')
-})
-
 test('login as an unprivileged user, become root with the sudo password from vars', async () => {
-  if (!haveSudo) return
   const redactor = new Redactor()
   const h = host({ ansible_become: true, ansible_become_password: PASSWORD }, redactor)
   try {
@@ -56,7 +50,6 @@ test('login as an unprivileged user, become root with the sudo password from var
 })
 
 test('without become the command runs as the login user', async () => {
-  if (!haveSudo) return
   const h = host({})
   try {
     assert.is((await h.$`id -un`).stdout, `${USER}\n`)
@@ -66,7 +59,6 @@ test('without become the command runs as the login user', async () => {
 })
 
 test('a wrong sudo password fails with sudo\'s reason and never echoes the password', async () => {
-  if (!haveSudo) return
   const h = host({ ansible_become: true, ansible_become_password: 'wrong-password-x' })
   try {
     const err = await h.$`id -un`.then(

@@ -1,6 +1,7 @@
 // A whole playbook run through playbook(): real inventory files, real sshd on
 // 127.0.0.1, real resources. What an operator sees: output, exit codes, masking.
-import { test } from 'uvu'
+import { test as uvuTest } from 'uvu'
+import { needing } from '../support/needs.ts'
 import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,6 +12,8 @@ import { copy, file, lineInFile, command } from '../../src/resources/index.ts'
 import { defineRole } from '../../src/role.ts'
 import { encryptVault } from '../../src/inventory/vault.ts'
 import { sh } from '../../src/shell.ts'
+
+const test = needing('ssh-tests', uvuTest, 'playbook.test.ts')
 
 let sshd: TestSshd
 let dir = ''

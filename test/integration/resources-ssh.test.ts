@@ -15,4 +15,4 @@ resourceSuite('resources over ssh to a private sshd on 127.0.0.1', async () => {
       await sshd.stop()
     },
   }
-})
+}, ['ssh-tests'])

@@ -1,5 +1,6 @@
 // Upload and download over real SSH: binary safe, atomic on both sides.
-import { test } from 'uvu'
+import { test as uvuTest } from 'uvu'
+import { needing } from '../support/needs.ts'
 import * as assert from 'uvu/assert'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, readdirSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
@@ -9,6 +10,8 @@ import { startSshd, type TestSshd } from '../support/sshd.ts'
 import { Host } from '../../src/host.ts'
 import { SshConnection } from '../../src/connection/ssh.ts'
 import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
+
+const test = needing('ssh-tests', uvuTest, 'ssh-transfer.test.ts')
 
 let sshd: TestSshd
 let host: Host

@@ -3,10 +3,10 @@
 // not run), and tear down even after failures: connections closed, the lab
 // down, its lock released.
 import type { Lab } from '../../lab/lab.ts'
+import { skipReason } from './needs.ts'
 
-/** Why lab tests cannot run here, or undefined: the lab needs root on Linux. */
-export const labSkipReason: string | undefined =
-  process.platform !== 'linux' ? `this is ${process.platform}, not Linux` : process.getuid?.() !== 0 ? 'not running as root' : undefined
+/** Why lab tests cannot run here, or undefined: the lab needs root on Linux and its tools. */
+export const labSkipReason: string | undefined = skipReason('lab')
 
 export async function setUpReported(body: () => Promise<void>): Promise<void> {
   try {

@@ -4,6 +4,8 @@
 // this machine's own file system, so results are checked with node's fs). Every test works in its own temp dir, and whatever it creates
 // outside it (users, groups, mounts) is undone in after.each, even on failure.
 import { suite } from 'uvu'
+import { needing } from './needs.ts'
+import type { Need } from '../../lab/prerequisites.ts'
 import * as assert from 'uvu/assert'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -34,8 +36,8 @@ export interface SuiteHost {
   close(): Promise<void>
 }
 
-export function resourceSuite(label: string, open: () => Promise<SuiteHost>): void {
-  const s = suite(label)
+export function resourceSuite(label: string, open: () => Promise<SuiteHost>, needs: readonly Need[] = []): void {
+  const s = needing(needs, suite(label), label)
   let host: Host
   let opened: SuiteHost | undefined
   s.before(async () => {
@@ -46,7 +48,8 @@ export function resourceSuite(label: string, open: () => Promise<SuiteHost>): vo
     await opened?.close()
   })
   const templatesDir = fileURLToPath(new URL('../fixtures/templates/', import.meta.url))
-  const isRoot = process.getuid?.() === 0
+  // Tests that chown, add users or mount need root; without it they are skipped, and uvu counts them.
+  const asRoot = process.getuid?.() === 0 ? s : s.skip
 
   let dir = ''
   let cleanups: (() => void)[] = []
@@ -79,7 +82,7 @@ export function resourceSuite(label: string, open: () => Promise<SuiteHost>): vo
 
   const modeOf = (path: string) => (statSync(path).mode & 0o7777).toString(8).padStart(4, '0')
 
-  s('file: directory with setgid, touch, link, then absent', async () => {
+  asRoot('file: directory with setgid, touch, link, then absent', async () => {
     const data = join(dir, 'data/sub')
     const created = await converge(file({ path: data + '/', mode: '2775', group: 'adm' }))
     assert.is(created.plan.summary, 'create directory (2775 :adm)')
@@ -118,7 +121,7 @@ export function resourceSuite(label: string, open: () => Promise<SuiteHost>): vo
     assert.not.ok(existsSync(missing))
   })
 
-  s('copy: content, mode and group in one write; update shows a diff; failed validation keeps the old file', async () => {
+  asRoot('copy: content, mode and group in one write; update shows a diff; failed validation keeps the old file', async () => {
     const path = join(dir, 'app.conf')
     const first = await converge(copy({ path, content: 'a = 1\nb = 2\n', mode: '0640', group: 'adm' }))
     assert.is(first.plan.summary, `create ${path} (0640 :adm)`)
@@ -229,8 +232,7 @@ export function resourceSuite(label: string, open: () => Promise<SuiteHost>): vo
     assert.match(plan.summary ?? '', /succeeded after/)
   })
 
-  s('user and group: created, changed, removed (a throwaway name)', async () => {
-    if (!isRoot) return console.log('  (skipped: needs root)')
+  asRoot('user and group: created, changed, removed (a throwaway name)', async () => {
     const name = `berthtest${randomBytes(3).toString('hex')}`
     const extra = `${name}x`
     onCleanup(() => spawnSync('userdel', [name]))
@@ -258,8 +260,7 @@ export function resourceSuite(label: string, open: () => Promise<SuiteHost>): vo
     assert.is(spawnSync('getent', ['passwd', name]).status, 2)
   })
 
-  s('mount: a bind mount with a temp fstab, then absent', async () => {
-    if (!isRoot) return console.log('  (skipped: needs root)')
+  asRoot('mount: a bind mount with a temp fstab, then absent', async () => {
     const src = join(dir, 'src dir')
     const target = join(dir, 'mnt')
     const fstab = join(dir, 'fstab')

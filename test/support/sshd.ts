@@ -142,6 +142,11 @@ async function launch(
   let stderr = ''
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()))
   let exited: number | string | null | undefined
+  // A missing or unrunnable sshd is an 'error' event, not an exit: turn it into this function's error.
+  child.on('error', (e) => {
+    exited = `could not start ${SSHD}: ${e.message}`
+    running.delete(child)
+  })
   child.on('exit', (code, signal) => {
     exited = code ?? signal
     running.delete(child)
@@ -149,6 +154,7 @@ async function launch(
 
   const deadline = Date.now() + 5000
   for (;;) {
+    if (typeof exited === 'string' && exited.startsWith('could not start')) throw new Error(`${exited} (Debian: apt-get install openssh-server)`)
     if (exited !== undefined) throw new Error(`sshd exited (${exited}) before listening on ${port}:\n${stderr}`)
     if (await canConnect(port)) break
     if (Date.now() > deadline) {
