@@ -4,7 +4,7 @@
 //
 // It reads the command line, loads the inventory and vault, runs the plays the
 // script declares, prints the recap, closes every connection and sets the exit code.
-import { ConfigError, BerthError } from './errors.ts'
+import { ConfigError } from './errors.ts'
 import { Host } from './host.ts'
 import { Redactor } from './secrets.ts'
 import { Inventory, type InventoryHost } from './inventory/inventory.ts'
@@ -18,7 +18,7 @@ import type { BerthEvent } from './report/events.ts'
 import type { Reporter } from './report/reporter.ts'
 import { JsonReporter } from './report/json.ts'
 import { TextReporter, colorStyles } from './report/text.ts'
-import { describeError } from './report/describe.ts'
+import { describeError, isEngineBug } from './report/describe.ts'
 import type { Task } from './resources/resource.ts'
 import type { RoleInstance } from './role.ts'
 
@@ -69,7 +69,11 @@ export class Playbook {
   }
 
   emit(event: BerthEvent): void {
-    this.reporter.emit(this.redactor.maskDeep(event))
+    const masked = this.redactor.maskDeep(event)
+    // Diffs and file contents are masked line by line: a short line of a multi-line secret shows nowhere.
+    if (event.kind === 'host_result' && masked.kind === 'host_result' && event.diff !== undefined) masked.diff = this.redactor.maskDiff(event.diff)
+    if (event.kind === 'file_write' && masked.kind === 'file_write') masked.content = this.redactor.maskContent(event.content)
+    this.reporter.emit(masked)
   }
 
   /** Print a line of the playbook's own (masked, and a JSON event with --json). */
@@ -207,7 +211,7 @@ export async function playbook(name: string, body: (pb: Playbook) => Promise<voi
       pb.emit({ kind: 'playbook_start', playbook: name, check: cli.check, diff: cli.diff, time: new Date().toISOString() })
     await body(pb)
     if (cli.listHosts || cli.listTasks) {
-      out(`\nplaybook: ${name}\n${pb.listing.join('')}`)
+      out(redactor.mask(`\nplaybook: ${name}\n${pb.listing.join('')}`))
       return finish(0)
     }
     code = pb.exitCode()
@@ -216,7 +220,7 @@ export async function playbook(name: string, body: (pb: Playbook) => Promise<voi
     const message = redactor.mask(describeError(error, cli?.verbosity ?? 0))
     if (cli?.json) reporter.emit({ kind: 'error', message })
     else (opts.err ?? ((t: string) => void process.stderr.write(t)))(`ERROR! ${message}\n`)
-    code = error instanceof UsageError ? 5 : error instanceof BerthError ? 1 : 250
+    code = error instanceof UsageError ? 5 : isEngineBug(error) ? 250 : 1
     if (pb && pb.ledger.counts.size > 0 && code === 1) code = pb.exitCode() || 1
   }
   if (pb && !(cli?.listHosts || cli?.listTasks) && pb.ledger.counts.size > 0)

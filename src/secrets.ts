@@ -31,16 +31,88 @@ export const secret = (value: string): Secret => new Secret(value)
 /** Reveal a possibly secret value; a plain string passes through. */
 export const reveal = (value: string | Secret): string => (value instanceof Secret ? value.reveal() : value)
 
+/**
+ * The forms a secret takes in text on its way out: as is, inside a single-quoted
+ * shell word, escaped for double quotes, escaped for a libpq conninfo value,
+ * JSON-escaped, URL-encoded, HTML-escaped (ejs's <%= %>), and base64 at each of
+ * the three byte alignments it can have inside a longer encoded text (only the
+ * characters that depend on the secret alone).
+ */
+export function secretForms(value: string): string[] {
+  const forms = [
+    value,
+    value.replace(/'/g, `'\\''`),
+    value.replace(/["$`\\]/g, '\\$&'),
+    value.replace(/['\\]/g, '\\$&'),
+    JSON.stringify(value).slice(1, -1),
+    encodeURIComponent(value),
+    encodeURIComponent(value).replace(/%20/g, '+'),
+    value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;'),
+    ...base64Cores(Buffer.from(value, 'utf8')),
+  ]
+  return [...new Set(forms)].filter((f) => f.length >= MIN_LENGTH)
+}
+
+/** The base64 characters that encode only `bytes`, whatever comes before (0, 1 or 2 bytes of a group) or after. */
+function base64Cores(bytes: Buffer): string[] {
+  const cores: string[] = []
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64')
+    const start = offset === 0 ? 0 : 4
+    const end = Math.floor((offset + bytes.length) / 3) * 4
+    // Fewer than 8 characters would mask unrelated base64.
+    if (end - start >= 8) cores.push(encoded.slice(start, end))
+  }
+  return cores
+}
+
+/** Secrets shorter than this are not masked: they would mask noise ("a", "on"). */
+const MIN_LENGTH = 3
+/** Lines of a multi-line secret are masked everywhere from this length; shorter ones only as whole lines of a diff. */
+const MIN_LINE_LENGTH = 6
+
 export class Redactor {
   #values = new Set<string>()
+  #lines = new Set<string>()
   #pattern: RegExp | undefined
 
   /** Register a secret; values shorter than 3 characters would mask noise, so they are refused. */
   add(value: string | Secret): void {
     const text = reveal(value)
-    if (text.length < 3) return
-    for (const v of [text, ...text.split('\n').filter((l) => l.length >= 6)]) this.#values.add(v)
+    if (text.length < MIN_LENGTH) return
+    for (const form of secretForms(text)) this.#values.add(form)
+    if (text.includes('\n'))
+      for (const line of text.split('\n').map((l) => l.replace(/\r$/, ''))) {
+        if (line.trim().length > 0) this.#lines.add(line)
+        if (line.length >= MIN_LINE_LENGTH) for (const form of secretForms(line)) this.#values.add(form)
+      }
     this.#pattern = undefined
+  }
+
+  /**
+   * Mask a unified diff: a line whose text is a line of a multi-line secret (of
+   * any length) or holds a secret shows only its +/-/space marker and the mask.
+   */
+  maskDiff(diff: string): string {
+    return this.#maskLines(diff, (l) => (l.startsWith('+++ ') || l.startsWith('--- ') || l.startsWith('@@') ? undefined : 1))
+  }
+
+  /** Mask file content: as `mask`, and a line that is a line of a multi-line secret becomes the mask. */
+  maskContent(content: string): string {
+    return this.#maskLines(content, () => 0)
+  }
+
+  #maskLines(text: string, markerWidth: (line: string) => number | undefined): string {
+    if (this.#values.size === 0) return text
+    return text
+      .split('\n')
+      .map((l) => {
+        const width = markerWidth(l)
+        if (width === undefined) return this.mask(l)
+        const body = l.slice(width).replace(/\r$/, '')
+        return this.#lines.has(body) || this.mask(body) !== body ? `${l.slice(0, width)}${MASK}` : l
+      })
+      .join('\n')
   }
 
   get size(): number {
