@@ -3,7 +3,12 @@
 // Every interpolated value becomes exactly one shell word (an array becomes one
 // word per element), quoted with single quotes only: bash's $'…' is not POSIX and
 // the remote login shell may be dash.
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Secret } from './secrets.ts'
+import { ConfigError, callSiteOutside } from './errors.ts'
+
+const ENGINE_DIR = dirname(fileURLToPath(import.meta.url))
 
 /** A shell command line ready to run, plus the secret values it carries (for masking). */
 export class ShellCommand {
@@ -47,8 +52,39 @@ function render(value: ShellValue, secrets: string[]): string {
   return quote(String(value))
 }
 
-/** Build a command: `sh\`cp ${src} ${dst}\``; each interpolation is one word (arrays: several). */
+/** What a value that is no shell word is, for the error; undefined when it is one. */
+function notAWord(value: unknown): string | undefined {
+  if (value === undefined) return 'undefined'
+  if (value === null) return 'null'
+  if (Array.isArray(value)) {
+    for (const v of value as unknown[]) {
+      const bad = notAWord(v)
+      if (bad) return `an array holding ${bad}`
+    }
+    return undefined
+  }
+  if (value instanceof Secret || value instanceof ShellCommand || value instanceof RawShell) return undefined
+  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`
+  if (typeof value === 'function' || typeof value === 'symbol') return `a ${typeof value}`
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
+  return undefined
+}
+
+/**
+ * Build a command: `sh\`cp ${src} ${dst}\``; each interpolation is one word
+ * (arrays: several). `undefined`, `null` or an object would run as the words
+ * "undefined", "null", "[object Object]": refused with the caller's file:line.
+ */
 export function sh(strings: TemplateStringsArray, ...values: ShellValue[]): ShellCommand {
+  values.forEach((value, i) => {
+    const bad = notAWord(value)
+    if (bad === undefined) return
+    const before = (strings[i] ?? '').slice(-30)
+    throw new ConfigError(`a command interpolates ${bad} where a shell word belongs: \`${before}\${…}\``, {
+      where: callSiteOutside(ENGINE_DIR),
+      hint: 'a variable that is not set yet, or an object where one of its fields was meant; pass a string, number or array of them',
+    })
+  })
   const secrets: string[] = []
   let text = strings[0] ?? ''
   values.forEach((value, i) => {
