@@ -1,6 +1,8 @@
 // npm run bench:engine — what the engine itself costs: N no-op resources on H
 // hosts over real SSH (a private sshd on 127.0.0.1, one connection per "host").
-// Prints milliseconds per resource per host. Not a test: nothing here asserts.
+// Prints milliseconds per resource per host, then the SSH connection's own
+// figures (bench/ssh-figures.ts: connect, exec round trip, timeouts, 50 concurrent
+// execs, failures to connect). Not a test: nothing here asserts.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +13,7 @@ import { resolveSshTarget } from '../src/connection/ssh-options.ts'
 import { runPlay, RunLedger } from '../src/runner/play.ts'
 import { copy, file, lineInFile } from '../src/resources/index.ts'
 import type { Task } from '../src/resources/resource.ts'
+import { figureTable, sshFigures } from './ssh-figures.ts'
 
 const PER_KIND = Number(process.env.BENCH_PER_KIND ?? 10)
 const HOST_COUNTS = (process.env.BENCH_HOSTS ?? '1,3,10').split(',').map(Number)
@@ -60,6 +63,9 @@ try {
   console.log('| hosts | resources/host | connect all (ms) | first run (ms) | no-op run (ms) | no-op ms/resource/host | --check (ms) | check ms/resource/host |')
   console.log('|---|---|---|---|---|---|---|---|')
   for (const r of rows) console.log(r)
+  const figures = await sshFigures(sshd)
+  console.log(`\nthe ssh connection alone, same sshd; median, min and max of the runs\n`)
+  for (const line of figureTable(figures)) console.log(line)
 } finally {
   rmSync(root, { recursive: true, force: true })
   await sshd.stop()
