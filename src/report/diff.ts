@@ -14,3 +14,23 @@ export function formatDiff(d: ContentDiff): string {
   // The first line is jsdiff's "Index"/separator header; operators expect git-style --- / +++ first.
   return patch.split('\n').filter((l) => !l.startsWith('====')).join('\n').trimEnd()
 }
+
+/**
+ * How many lines a change touches, for a one-line summary: per run of removed
+ * and added lines (jsdiff's line diff), the larger of the two, summed; so two
+ * lines edited far apart are 2, not the span between them.
+ */
+export function countChangedLines(before: string, after: string): number {
+  let total = 0
+  let removed = 0
+  let added = 0
+  for (const part of load().diffLines(before, after)) {
+    if (part.removed) removed += part.count ?? 0
+    else if (part.added) added += part.count ?? 0
+    else {
+      total += Math.max(removed, added)
+      removed = added = 0
+    }
+  }
+  return Math.max(total + Math.max(removed, added), 1)
+}
