@@ -1,9 +1,11 @@
 // `npm run lab -- <verb>`: the local lab of Debian hosts on this machine.
 import { spawn } from 'node:child_process'
 import { BerthError } from '../src/errors.ts'
+import { ensurePrerequisites } from './prerequisites.ts'
 import { LabError, requireLinuxRoot, requireTools, HOST_TOOLS } from './errors.ts'
 import { ensureImage, readImage, imageDir } from './image.ts'
 import { DEFAULT_INVENTORY, Lab, type HostStatus } from './lab.ts'
+import { Progress } from './progress.ts'
 
 const USAGE = `usage: npm run lab -- [-i INVENTORY] <verb> [args]
 
@@ -58,6 +60,15 @@ async function main(argv: string[]): Promise<number> {
   const say = (line: string): void => {
     process.stdout.write(line + '\n')
   }
+  // Long steps on stderr: one updating line on a terminal, plain lines otherwise.
+  // Messages go through it too, so they never land in the middle of that line.
+  const progress = new Progress(process.stderr)
+  const log = (line: string): void => progress.line(line)
+  const open = (): Lab => Lab.open(inventory, log, progress)
+
+  // The demo's prerequisites step (lab/prerequisites.ts), before any verb touches the machine.
+  const prerequisites = await ensurePrerequisites('demo', log)
+  if (prerequisites.unmet) throw new LabError(prerequisites.unmet.message)
 
   switch (verb) {
     case 'image': {
@@ -65,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
       requireTools(HOST_TOOLS)
       const rebuild = rest.includes('--rebuild')
       const cached = readImage(imageDir())
-      const info = await ensureImage({ rebuild })
+      const info = await ensureImage({ rebuild, log, progress })
       say(
         cached && !rebuild
           ? `image ${info.dir} (cached; built ${info.builtAt} in ${info.buildSeconds} s, ${info.repoPackages} packages in its apt repository)`
@@ -74,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     case 'up': {
-      const lab = Lab.open(inventory)
+      const lab = open()
       const r = await lab.up(rest)
       if (r.started.length > 0) say(`started ${r.started.join(', ')} in ${r.seconds} s`)
       if (r.alreadyRunning.length > 0) say(`already running: ${r.alreadyRunning.join(', ')}`)
@@ -82,53 +93,54 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     case 'down': {
-      const r = await Lab.open(inventory).down()
+      const r = await open().down()
       say(
         `lab down in ${r.seconds} s: ${r.killedHosts.length === 0 ? 'no host was running' : `stopped ${r.killedHosts.join(', ')}`}` +
-          `${r.orphans > 0 ? `, killed ${r.orphans} orphaned processes` : ''}${r.bridgeRemoved ? ', bridge removed' : ''}`,
+          `${r.orphans > 0 ? `, killed ${r.orphans} orphaned processes` : ''}${r.bridgeRemoved ? ', bridge removed' : ''}` +
+          `${r.unreaped.length > 0 ? `; ${r.unreaped.length} killed process(es) not yet reaped by their parent: ${r.unreaped.join(', ')}` : ''}`,
       )
       return 0
     }
     case 'status': {
-      say(table(await Lab.open(inventory).status()))
+      say(table(await open().status()))
       return 0
     }
     case 'start': {
       const name = oneName(verb, rest)
-      const r = await Lab.open(inventory).start(name)
+      const r = await open().start(name)
       say(r.started.length > 0 ? `${name} started in ${r.seconds} s` : `${name} is already running`)
       return 0
     }
     case 'stop': {
       const name = oneName(verb, rest)
       const t0 = performance.now()
-      const r = await Lab.open(inventory).stop(name)
+      const r = await open().stop(name)
       say(r === 'not running' ? `${name} is not running` : `${name} ${r === 'stopped' ? 'shut down cleanly' : 'did not shut down in time and was killed'} in ${Math.round(performance.now() - t0)} ms`)
       return 0
     }
     case 'kill': {
       const name = oneName(verb, rest)
       const t0 = performance.now()
-      const r = await Lab.open(inventory).kill(name)
+      const r = await open().kill(name)
       say(r === 'not running' ? `${name} is not running` : `${name} killed (power cut) in ${Math.round(performance.now() - t0)} ms`)
       return 0
     }
     case 'partition': {
       const name = oneName(verb, rest)
-      const veth = await Lab.open(inventory).partition(name)
+      const veth = await open().partition(name)
       say(`${name} is cut off the lab network (${veth} down)`)
       return 0
     }
     case 'heal': {
       const name = oneName(verb, rest)
-      const veth = await Lab.open(inventory).heal(name)
+      const veth = await open().heal(name)
       say(`${name} is back on the lab network (${veth} up)`)
       return 0
     }
     case 'ssh': {
       const [name, ...cmd] = rest
       if (!name) throw new LabError('lab ssh needs a host name', { hint: 'npm run lab -- ssh NAME [CMD...]' })
-      const lab = Lab.open(inventory)
+      const lab = open()
       const tty = cmd.length === 0 && process.stdin.isTTY ? ['-t'] : []
       const child = spawn('ssh', [...lab.sshArgs(name, tty), ...cmd], { stdio: 'inherit' })
       return await new Promise<number>((resolve) => {
@@ -142,7 +154,7 @@ async function main(argv: string[]): Promise<number> {
     case 'exec': {
       const [name, ...cmd] = rest
       if (!name || cmd.length === 0) throw new LabError('lab exec needs a host name and a command', { hint: 'npm run lab -- exec NAME CMD...' })
-      const r = await Lab.open(inventory).exec(name, cmd)
+      const r = await open().exec(name, cmd)
       process.stdout.write(r.stdout)
       process.stderr.write(r.stderr)
       return r.code ?? 1

@@ -1,9 +1,16 @@
 // npm run demo: bring the lab up (building its image the first time) and run
 // berth's playbooks on it with inventory/lab.yml, printing each recap. It grows
 // as roles arrive. The lab stays up afterwards for a look around.
+//
+// Progress goes to stdout with the playbooks' own (inherited) output: the lab
+// steps draw one updating line on a terminal; a playbook run gets a line
+// before and after it, never a spinner over its output.
 import { $ } from 'zx'
 import { Lab, DEFAULT_INVENTORY } from './lab.ts'
+import { Progress, finalSeconds } from './progress.ts'
 import { BerthError } from '../src/errors.ts'
+import { ensurePrerequisites } from './prerequisites.ts'
+import { LabError } from './errors.ts'
 
 /** The playbooks the demo runs, in order, against the lab inventory, with their extra flags. */
 const PLAYBOOKS: [string, ...string[]][] = [
@@ -12,17 +19,30 @@ const PLAYBOOKS: [string, ...string[]][] = [
   ['playbooks/ha-pg-replicated.ts'],
 ]
 
+const t0 = performance.now()
+const progress = new Progress(process.stdout)
 try {
-  const lab = Lab.open(DEFAULT_INVENTORY)
+  // The same prerequisites step as npm test and .ci/run: installs as root on Debian, else says what to run.
+  const prerequisites = await ensurePrerequisites('demo', (line) => progress.line(line))
+  if (prerequisites.unmet) throw new LabError(prerequisites.unmet.message)
+
+  const lab = Lab.open(DEFAULT_INVENTORY, (line) => progress.line(line), progress)
   const up = await lab.up()
-  process.stdout.write(`lab up in ${up.seconds.toFixed(1)} s: started ${up.started.join(', ') || 'none'}; already running ${up.alreadyRunning.join(', ') || 'none'}\n`)
+  progress.line(`lab up in ${up.seconds.toFixed(1)} s: started ${up.started.join(', ') || 'none'}; already running ${up.alreadyRunning.join(', ') || 'none'}`)
   let code = 0
-  for (const [playbook, ...flags] of PLAYBOOKS) {
-    process.stdout.write(`\n$ npx tsx ${playbook} -i inventory/lab.yml ${flags.join(' ')}\n`)
+  const ran: string[] = []
+  for (const [i, [playbook, ...flags]] of PLAYBOOKS.entries()) {
+    progress.line('')
+    const step = progress.step(`playbook ${i + 1}/${PLAYBOOKS.length}: npx tsx ${[playbook, '-i', 'inventory/lab.yml', ...flags].join(' ')}`, { spinner: false })
     const r = await $({ stdio: 'inherit', nothrow: true })`npx tsx ${playbook} -i ${DEFAULT_INVENTORY} ${flags}`
-    code ||= r.exitCode ?? 1
+    const exit = r.exitCode ?? 1
+    if (exit === 0) step.done('ok')
+    else step.failed(`exit ${r.exitCode ?? r.signal ?? '?'}`)
+    ran.push(`${playbook} ${exit === 0 ? 'ok' : 'FAILED'}`)
+    code ||= exit
   }
-  process.stdout.write('\nThe lab is still up: npm run lab -- status | ssh NAME | down\n')
+  progress.line(`\ndemo: ${ran.join(', ')}; ${finalSeconds(performance.now() - t0)} in all (lab up ${up.seconds.toFixed(1)} s)`)
+  progress.line('The lab is still up: npm run lab -- status | ssh NAME | down')
   process.exitCode = code
 } catch (e) {
   process.stderr.write(`ERROR! ${e instanceof BerthError ? e.describe() : String((e as Error).stack ?? e)}\n`)

@@ -247,16 +247,20 @@ export async function stopHost(proc: HostProcess, timeoutMs = 60_000): Promise<'
 
 /**
  * Power cut: SIGKILL the host's PID 1, which kills every process in its pid
- * namespace at once, then its nspawn (which would exit by itself).
+ * namespace at once; its nspawn then reaps it and exits by itself (in about
+ * 0.1 s), and is SIGKILLed only if it does not. Killing nspawn at once would
+ * leave the host's PID 1 a zombie for the machine's PID 1 to reap, whenever
+ * that comes to it.
  */
-export async function killHost(proc: HostProcess): Promise<void> {
+export async function killHost(proc: HostProcess, nspawnGraceMs = 5_000): Promise<void> {
   const pids = [proc.nspawnPid]
   if (proc.initPid !== undefined) {
     const ns = pidNamespace(proc.initPid)
     signal(proc.initPid, 'SIGKILL')
     if (ns) pids.push(...processesInNamespace(ns))
+    await waitGone([proc.nspawnPid], nspawnGraceMs)
   }
-  signal(proc.nspawnPid, 'SIGKILL')
+  if (isAlive(proc.nspawnPid)) signal(proc.nspawnPid, 'SIGKILL')
   if (!(await waitGone(pids, 10_000))) throw new LabError(`lab host ${proc.host}: processes ${pids.filter(isAlive).join(', ')} survived SIGKILL`)
 }
 

@@ -14,6 +14,7 @@ import { HOST_TOOLS, IMAGE_TOOLS, LabError, requireTools } from './errors.ts'
 import { STATE_ROOT } from './lab-config.ts'
 import { debianMirror } from './mirror.ts'
 import { allProcesses, mountsMention, run, signal, waitGone } from './proc.ts'
+import { Progress, type Step } from './progress.ts'
 import { LabLock, readRecord } from './state.ts'
 
 export const CACHE_ROOT = '/var/cache/berth-lab'
@@ -81,8 +82,16 @@ export function readImage(dir: string): ImageInfo | undefined {
 
 export type Log = (line: string) => void
 
+export interface ImageOptions {
+  rebuild?: boolean
+  /** Messages (default: stderr). */
+  log?: Log
+  /** The build's stages; default: plain lines through `log`. */
+  progress?: Progress
+}
+
 /** The current recipe's image: the cached one, or a fresh build. */
-export async function ensureImage(opts: { rebuild?: boolean; log?: Log } = {}): Promise<ImageInfo> {
+export async function ensureImage(opts: ImageOptions = {}): Promise<ImageInfo> {
   const dir = imageDir()
   if (!opts.rebuild) {
     const cached = readImage(dir)
@@ -173,9 +182,30 @@ function duSizeBytes(dir: string): number {
   return total
 }
 
+/** While `fn` runs, show how many .deb files have arrived in `dir` (apt downloads them complete into partial/ first). */
+async function watchDebs<T>(step: Step, dir: string, verb: string, fn: () => Promise<T>): Promise<T> {
+  const count = (): void => {
+    let n = 0
+    try {
+      n = readdirSync(dir).filter((f) => f.endsWith('.deb')).length
+    } catch {
+      return // not made yet
+    }
+    if (n > 0) step.update(`${n} .deb files ${verb}`)
+  }
+  const id = setInterval(count, 1000)
+  try {
+    return await fn()
+  } finally {
+    clearInterval(id)
+    count()
+  }
+}
+
 /** Build the image for the current recipe (under the cache lock, so two labs never build at once). */
-export async function buildImage(opts: { rebuild?: boolean; log?: Log } = {}): Promise<ImageInfo> {
+export async function buildImage(opts: ImageOptions = {}): Promise<ImageInfo> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'))
+  const progress = opts.progress ?? Progress.lines(log)
   requireTools([...HOST_TOOLS, ...IMAGE_TOOLS])
   const mirror = debianMirror(RECIPE.suite)
   mkdirSync(CACHE_ROOT, { recursive: true })
@@ -191,49 +221,61 @@ export async function buildImage(opts: { rebuild?: boolean; log?: Log } = {}): P
     await removeStaleBuilds(log)
 
     const started = performance.now()
-    const step = (what: string): void => log(`image: ${what} (${Math.round((performance.now() - started) / 1000)} s)`)
+    const stage = <T>(title: string, fn: (step: Step) => Promise<T>, result?: (v: T) => string | undefined): Promise<T> => progress.task(`image: ${title}`, fn, result)
     const tmp = join(CACHE_ROOT, `.build-${hash}-${process.pid}`)
     const root = join(tmp, 'root')
     mkdirSync(tmp, { recursive: true })
+    progress.line(`image: building ${hash} (the recipe in lab/image.ts) from this machine's Debian mirror: about a minute, mostly debootstrap`)
 
-    step(`debootstrap ${RECIPE.suite} (${RECIPE.variant}) from this machine's Debian mirror, about 75 s`)
-    await run(
-      'debootstrap',
-      [`--variant=${RECIPE.variant}`, '--components=main', `--include=${RECIPE.include.join(',')}`, RECIPE.suite, root, mirror.primary],
-      { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } },
+    await stage(`debootstrap ${RECIPE.suite} (${RECIPE.variant})`, (s) =>
+      run(
+        'debootstrap',
+        [`--variant=${RECIPE.variant}`, '--components=main', `--include=${RECIPE.include.join(',')}`, RECIPE.suite, root, mirror.primary],
+        {
+          env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+          // Its "I: Retrieving/Unpacking/Configuring PACKAGE..." lines say where it is.
+          onLine: (l) => {
+            if (l.startsWith('I: ')) s.update(l.slice(3).trim().replace(/\.{3}$/, ''))
+          },
+        },
+      ),
+      () => 'base system installed',
     )
 
-    step('configuring the base root for lab hosts')
-    // Host keys and machine id are made per host; sharing the base image's
-    // would make every host look like the same machine to ssh and journald.
-    for (const f of readdirSync(join(root, 'etc/ssh')).filter((n) => n.startsWith('ssh_host_'))) rmSync(join(root, 'etc/ssh', f))
-    writeFileSync(join(root, 'etc/machine-id'), '')
-    writeFileSync(join(root, 'etc/hostname'), 'localhost\n')
-    writeFileSync(join(root, 'etc/resolv.conf'), '# lab hosts have no DNS; lab host names are in /etc/hosts\n')
-    // dpkg's fsync per file makes installs several times slower on the
-    // overlay roots; lab hosts are disposable, so trade durability for speed.
-    writeFileSync(join(root, 'etc/dpkg/dpkg.cfg.d/berth-lab-unsafe-io'), '# berth lab: hosts are disposable\nforce-unsafe-io\n')
-    mkdirSync(join(root, 'root/.ssh'), { recursive: true, mode: 0o700 })
-    await runInRoot(root, ['systemctl', 'enable', 'systemd-networkd.service'])
-    await runInRoot(root, ['systemctl', 'mask', ...RECIPE.maskUnits])
+    await stage('configuring the base root', async () => {
+      // Host keys and machine id are made per host; sharing the base image's
+      // would make every host look like the same machine to ssh and journald.
+      for (const f of readdirSync(join(root, 'etc/ssh')).filter((n) => n.startsWith('ssh_host_'))) rmSync(join(root, 'etc/ssh', f))
+      writeFileSync(join(root, 'etc/machine-id'), '')
+      writeFileSync(join(root, 'etc/hostname'), 'localhost\n')
+      writeFileSync(join(root, 'etc/resolv.conf'), '# lab hosts have no DNS; lab host names are in /etc/hosts\n')
+      // dpkg's fsync per file makes installs several times slower on the
+      // overlay roots; lab hosts are disposable, so trade durability for speed.
+      writeFileSync(join(root, 'etc/dpkg/dpkg.cfg.d/berth-lab-unsafe-io'), '# berth lab: hosts are disposable\nforce-unsafe-io\n')
+      mkdirSync(join(root, 'root/.ssh'), { recursive: true, mode: 0o700 })
+      await runInRoot(root, ['systemctl', 'enable', 'systemd-networkd.service'])
+      await runInRoot(root, ['systemctl', 'mask', ...RECIPE.maskUnits])
+    })
 
-    step(`downloading ${RECIPE.repoPackages.length} packages and their dependencies into the image's apt repository`)
-    mkdirSync(join(root, REPO_PATH_IN_IMAGE.slice(1)), { recursive: true, mode: 0o755 })
-    await downloadPackages(root, mirror.lines, RECIPE.repoPackages, RECIPE.installRecommends)
+    const repoDir = join(root, REPO_PATH_IN_IMAGE.slice(1))
+    await stage(`downloading ${RECIPE.repoPackages.length} packages and their dependencies`, (s) => {
+      mkdirSync(repoDir, { recursive: true, mode: 0o755 })
+      return watchDebs(s, repoDir, 'downloaded', () => downloadPackages(root, mirror.lines, RECIPE.repoPackages, RECIPE.installRecommends))
+    })
 
-    step('indexing the apt repository')
-    const index = await writeRepoIndex(join(root, REPO_PATH_IN_IMAGE.slice(1)))
+    const index = await stage('indexing the apt repository', () => writeRepoIndex(repoDir), (i) => `${i.packages} packages`)
 
-    step('pointing apt at the local repository only, and checking it offline')
-    writeFileSync(join(root, 'etc/apt/sources.list'), `# berth lab: the image's local repository, no network needed\n${REPO_SOURCE_LINE}\n`)
-    const listD = join(root, 'etc/apt/sources.list.d')
-    if (existsSync(listD)) for (const f of readdirSync(listD)) rmSync(join(listD, f), { recursive: true, force: true })
-    rmSync(join(root, 'var/lib/apt/lists'), { recursive: true, force: true })
-    mkdirSync(join(root, 'var/lib/apt/lists/partial'), { recursive: true })
-    // Hosts start with the index already read, so `apt-get install` works before any `apt-get update`.
-    await runInRoot(root, ['apt-get', 'update', '-qq'], { offline: true })
-    await runInRoot(root, ['apt-get', 'install', '--simulate', '-qq', ...RECIPE.repoPackages], { offline: true })
-    await runInRoot(root, ['apt-get', 'clean'], { offline: true })
+    await stage('pointing apt at the local repository only, checked offline', async () => {
+      writeFileSync(join(root, 'etc/apt/sources.list'), `# berth lab: the image's local repository, no network needed\n${REPO_SOURCE_LINE}\n`)
+      const listD = join(root, 'etc/apt/sources.list.d')
+      if (existsSync(listD)) for (const f of readdirSync(listD)) rmSync(join(listD, f), { recursive: true, force: true })
+      rmSync(join(root, 'var/lib/apt/lists'), { recursive: true, force: true })
+      mkdirSync(join(root, 'var/lib/apt/lists/partial'), { recursive: true })
+      // Hosts start with the index already read, so `apt-get install` works before any `apt-get update`.
+      await runInRoot(root, ['apt-get', 'update', '-qq'], { offline: true })
+      await runInRoot(root, ['apt-get', 'install', '--simulate', '-qq', ...RECIPE.repoPackages], { offline: true })
+      await runInRoot(root, ['apt-get', 'clean'], { offline: true })
+    })
 
     // debootstrap and systemctl wrote the build's own host name and resolver; undo.
     writeFileSync(join(root, 'etc/resolv.conf'), '# lab hosts have no DNS; lab host names are in /etc/hosts\n')
@@ -254,7 +296,7 @@ export async function buildImage(opts: { rebuild?: boolean; log?: Log } = {}): P
       renameSync(tmp, finalDir)
       await removeTree(old)
     } else renameSync(tmp, finalDir)
-    step(`image ready: ${finalDir}, ${info.repoPackages} packages (${info.repoMegabytes} MB) in its repository`)
+    progress.line(`image: ready: ${finalDir}, ${info.repoPackages} packages (${info.repoMegabytes} MB) in its repository (${info.buildSeconds} s)`)
     await pruneImages(finalDir, log)
     return info
   } finally {

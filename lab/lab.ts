@@ -26,8 +26,23 @@ import {
 import { checkImage, cleanStaleBuilds, ensureImage, mountsUnder, readImage, type ImageInfo, type Log } from './image.ts'
 import { loadLabConfig, selectHosts, type LabConfig, type LabHost } from './lab-config.ts'
 import { bridgePorts, ensureBridge, hostVeth, isLinkUp, linkInfo, removeBridge, setLink } from './network.ts'
-import { run, signal, waitGone } from './proc.ts'
+import { pidNamespace, procEntry, processesInNamespace, run, signal, waitGone, waitReaped, type ProcEntry } from './proc.ts'
+import { Progress } from './progress.ts'
 import { LabLock, ensureKeyPair, hostDir, readRecord, removeRecord, upperDir, writeKnownHosts, writeRecord } from './state.ts'
+
+/** `down`'s warning about killed processes whose parent has not reaped them. */
+export function unreapedMessage(lab: string, left: readonly ProcEntry[], hostOf: ReadonlyMap<number, string>): string {
+  const each = left.map((p) => {
+    const parent = procEntry(p.ppid)
+    const what = p.state === 'Z' ? `a zombie of pid ${p.ppid}${parent ? ` (${parent.comm})` : ''}, which has not reaped it` : `state ${p.state}, parent pid ${p.ppid}`
+    const host = hostOf.get(p.pid)
+    return `${p.pid} ${p.comm}${host ? ` of ${host}` : ''}: ${what}`
+  })
+  return (
+    `lab: ${left.length} killed process${left.length === 1 ? '' : 'es'} of lab ${lab} still listed in /proc after ${REAP_TIMEOUT_MS / 1000} s: ${each.join('; ')}. ` +
+    'A zombie holds no memory, mount or network, and leaves /proc when its parent reaps it.'
+  )
+}
 
 /** inventory/lab.yml of this checkout. */
 export const DEFAULT_INVENTORY = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'inventory', 'lab.yml')
@@ -55,23 +70,40 @@ export interface DownResult {
   killedHosts: string[]
   orphans: number
   bridgeRemoved: boolean
+  /**
+   * Killed processes still listed in /proc when `down` gave up waiting for
+   * their parent to reap them (zombies: they hold no memory, mount or
+   * network). Empty on a machine whose PID 1 reaps.
+   */
+  unreaped: number[]
   seconds: number
 }
+
+/**
+ * How long `down` waits for killed processes to leave /proc. A detached
+ * host's nspawn is reparented to PID 1 when `up` exits, and only PID 1 can
+ * reap it; the sandbox init here reaps about once a second, so a zombie
+ * stays listed for 1 to 2 s.
+ */
+export const REAP_TIMEOUT_MS = 10_000
 
 const seconds = (since: number): number => Math.round((performance.now() - since) / 100) / 10
 
 export class Lab {
   readonly config: LabConfig
   readonly log: Log
+  /** Long steps (image build, booting hosts); plain lines through `log` unless given one. */
+  readonly progress: Progress
   #lock: LabLock | undefined
 
-  constructor(config: LabConfig, log: Log = (l) => process.stderr.write(l + '\n')) {
+  constructor(config: LabConfig, log: Log = (l) => process.stderr.write(l + '\n'), progress?: Progress) {
     this.config = config
     this.log = log
+    this.progress = progress ?? Progress.lines(log)
   }
 
-  static open(inventoryPath: string = DEFAULT_INVENTORY, log?: Log): Lab {
-    return new Lab(loadLabConfig(inventoryPath), log)
+  static open(inventoryPath: string = DEFAULT_INVENTORY, log?: Log, progress?: Progress): Lab {
+    return new Lab(loadLabConfig(inventoryPath), log, progress)
   }
 
   /** Take the lab lock until `release()`: verbs called meanwhile run under it. */
@@ -108,13 +140,13 @@ export class Lab {
     if (rec && hostsExist) {
       const pinned = readImage(rec.imageDir)
       if (pinned) {
-        const current = await ensureImage({ log: this.log })
+        const current = await ensureImage({ log: this.log, progress: this.progress })
         if (current.dir !== pinned.dir)
           this.log(`lab: hosts of lab ${this.config.name} were made from image ${pinned.hash}; the recipe now builds ${current.hash}. \`lab down\` then \`lab up\` to switch.`)
         return pinned
       }
     }
-    return ensureImage({ log: this.log })
+    return ensureImage({ log: this.log, progress: this.progress })
   }
 
   #find(): Map<string, HostProcess> {
@@ -136,7 +168,9 @@ export class Lab {
     return this.#locked(`lab up ${names.join(' ')}`.trim(), async () => {
       const cfg = this.config
       await ensureKeyPair(cfg)
-      await ensureBridge(cfg)
+      // ensureBridge also checks a bridge that is there; only creating one is a step worth showing.
+      if ((await linkInfo(cfg.bridge)) !== undefined) await ensureBridge(cfg)
+      else await this.progress.task(`creating the bridge ${cfg.bridge} (${cfg.subnet.gateway}/${cfg.subnet.prefix})`, () => ensureBridge(cfg))
       writeRecord(cfg.stateDir, {
         name: cfg.name,
         bridge: cfg.bridge,
@@ -157,13 +191,37 @@ export class Lab {
       }
       const raised = ensureInotifyInstances(running.size + toStart.length)
       if (raised) this.log(raised)
-      for (const h of toStart) await prepareHost(cfg, h)
-      // Every key on disk, before any host answers, so the first connection is already strict.
-      writeKnownHosts(cfg)
-      const pids = toStart.map((h) => ({ host: h, pid: spawnHost(cfg, h, image) }))
-      const results = await Promise.allSettled(pids.map(({ host, pid }) => waitForSsh(cfg, host, pid)))
-      const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []))
-      if (failed.length > 0) throw new LabError(failed.join('\n'), { hint: 'the other hosts are up; `npm run lab -- down` resets the lab' })
+      const n = toStart.length
+      const hostsWord = `${n} host${n === 1 ? '' : 's'}`
+      if (n === 0) writeKnownHosts(cfg)
+      else {
+        const boot = this.progress.step(`booting ${hostsWord}`)
+        let answered = 0
+        let failed: string[] = []
+        try {
+          boot.update('writing hostnames, addresses and SSH host keys')
+          for (const h of toStart) await prepareHost(cfg, h)
+          // Every key on disk, before any host answers, so the first connection is already strict.
+          writeKnownHosts(cfg)
+          boot.update(`0/${n} answer SSH`)
+          const pids = toStart.map((h) => ({ host: h, pid: spawnHost(cfg, h, image) }))
+          const results = await Promise.allSettled(
+            pids.map(async ({ host, pid }) => {
+              await waitForSsh(cfg, host, pid)
+              boot.update(`${++answered}/${n} answer SSH`)
+            }),
+          )
+          failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : []))
+        } catch (e) {
+          boot.failed()
+          throw e
+        }
+        if (failed.length > 0) {
+          boot.failed(`${answered}/${n} answer SSH, ${failed.length} did not come up`)
+          throw new LabError(failed.join('\n'), { hint: 'the other hosts are up; `npm run lab -- down` resets the lab' })
+        }
+        boot.done(`${n}/${n} booted and answer SSH`)
+      }
       return { started: toStart.map((h) => h.name), alreadyRunning: wanted.filter((h) => running.has(h.name)).map((h) => h.name), seconds: seconds(t0), image }
     })
   }
@@ -258,11 +316,23 @@ export class Lab {
         pids.add(p.nspawnPid)
         if (p.initPid !== undefined) pids.add(p.initPid)
       }
+      // Who is to die, with start times (pids get reused): `down` returns when
+      // they are gone from /proc, zombies included, not just dead.
+      const hostOf = new Map<number, string>()
+      for (const p of procs.values()) {
+        hostOf.set(p.nspawnPid, p.host)
+        const ns = p.initPid === undefined ? undefined : pidNamespace(p.initPid)
+        for (const pid of ns ? processesInNamespace(ns) : []) hostOf.set(pid, p.host)
+      }
+      const tracked = [...hostOf.keys()].flatMap((pid) => procEntry(pid) ?? [])
       // Hosts are thrown away: a power cut is as good as a shutdown, and faster.
       await Promise.all([...procs.values()].map((p) => killHost(p).catch(() => undefined)))
       const orphans = orphanedHostProcesses(cfg, pids)
+      tracked.push(...orphans.flatMap((pid) => procEntry(pid) ?? []))
       for (const pid of orphans) signal(pid, 'SIGKILL')
       if (!(await waitGone(orphans, 10_000))) throw new LabError(`lab ${cfg.name}: processes ${orphans.join(', ')} survived SIGKILL`)
+      // Dead now; reaping is up to their parents. Clean up meanwhile, then wait for it.
+      const reaped = waitReaped(tracked, REAP_TIMEOUT_MS)
 
       // nspawn keeps a per-machine directory under /run; a SIGKILLed nspawn cannot remove it.
       for (const h of cfg.hosts) rmSync(`/run/systemd/nspawn/propagate/${machineName(cfg, h.name)}`, { recursive: true, force: true })
@@ -282,7 +352,9 @@ export class Lab {
       if (existsSync(cfg.stateDir)) writeKnownHosts(cfg)
       for (const f of existsSync(cfg.stateDir) ? readdirSync(cfg.stateDir) : []) if (/\.tmp-\d+$/.test(f)) rmSync(join(cfg.stateDir, f), { force: true })
       await cleanStaleBuilds(this.log)
-      return { killedHosts: [...procs.keys()], orphans: orphans.length, bridgeRemoved, seconds: seconds(t0) }
+      const unreaped = await reaped
+      if (unreaped.length > 0) this.log(unreapedMessage(cfg.name, unreaped, hostOf))
+      return { killedHosts: [...procs.keys()], orphans: orphans.length, bridgeRemoved, unreaped: unreaped.map((p) => p.pid), seconds: seconds(t0) }
     })
   }
 

@@ -20,6 +20,18 @@ export interface RunOptions {
   cwd?: string
   /** Stream the command's output to ours (long steps such as debootstrap). */
   echo?: boolean
+  /** Each complete line of its output (stdout and stderr) as it comes: what a long step is doing. */
+  onLine?: (line: string) => void
+}
+
+/** Calls `fn` with each complete line of a stream's chunks. */
+function lineSplitter(fn: (line: string) => void): (b: Buffer) => void {
+  let rest = ''
+  return (b) => {
+    const lines = (rest + b.toString('utf8')).split('\n')
+    rest = lines.pop() ?? ''
+    for (const l of lines) fn(l)
+  }
 }
 
 /** Run a command to completion; throws a LabError with the stderr tail on failure. */
@@ -32,6 +44,10 @@ export function run(command: string, args: readonly string[], opts: RunOptions =
     })
     const out: Buffer[] = []
     const err: Buffer[] = []
+    if (opts.onLine) {
+      child.stdout.on('data', lineSplitter(opts.onLine))
+      child.stderr.on('data', lineSplitter(opts.onLine))
+    }
     child.stdout.on('data', (b: Buffer) => {
       out.push(b)
       if (opts.echo) process.stdout.write(b)
@@ -153,6 +169,49 @@ export function signal(pid: number, sig: NodeJS.Signals): boolean {
     return true
   } catch {
     return false
+  }
+}
+
+/**
+ * A process as /proc shows it, zombies included: `comm` (the kernel's short
+ * name, kept by a zombie, whose argv is gone) and its start time in clock
+ * ticks since boot, which with the pid names one process across pid reuse.
+ */
+export interface ProcEntry {
+  pid: number
+  ppid: number
+  /** R, S, D, Z (zombie: dead, waiting for its parent to reap it), ... */
+  state: string
+  comm: string
+  startTicks: number
+}
+
+export function procEntry(pid: number): ProcEntry | undefined {
+  const stat = readText(`/proc/${pid}/stat`)
+  if (stat === undefined) return undefined
+  const close = stat.lastIndexOf(')')
+  const rest = stat.slice(close + 2).split(' ')
+  return { pid, ppid: Number(rest[1]), state: rest[0] ?? '?', comm: stat.slice(stat.indexOf('(') + 1, close), startTicks: Number(rest[19]) }
+}
+
+/** Is this very process (not a later one with its pid) still in /proc, alive or as a zombie? */
+export function stillListed(p: Pick<ProcEntry, 'pid' | 'startTicks'>): ProcEntry | undefined {
+  const now = procEntry(p.pid)
+  return now && now.startTicks === p.startTicks ? now : undefined
+}
+
+/**
+ * Wait until each process is gone from /proc, not only dead: a killed process
+ * stays listed as a zombie until its parent reaps it, and the parent of a
+ * detached lab host is whatever adopted it (PID 1, often). Returns those still
+ * listed at the deadline.
+ */
+export async function waitReaped(procs: readonly ProcEntry[], timeoutMs: number): Promise<ProcEntry[]> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const left = procs.flatMap((p) => stillListed(p) ?? [])
+    if (left.length === 0 || Date.now() > deadline) return left
+    await sleep(50)
   }
 }
 

@@ -16,13 +16,14 @@ import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
 import { labSkipReason, setUpReported, tearDownLab } from '../support/lab-owner.ts'
-import { allProcesses } from '../../lab/proc.ts'
+import { allProcesses, procEntry, run, stillListed, type ProcEntry } from '../../lab/proc.ts'
 import { readImage, recipeHash, RECIPE } from '../../lab/image.ts'
 import { readRecord } from '../../lab/state.ts'
 import { loadLabConfig, parseSubnet } from '../../lab/lab-config.ts'
 import { debianMirror, parseDeb822Sources, parseOneLineSources } from '../../lab/mirror.ts'
 import { LabError, requireTools } from '../../lab/errors.ts'
-import { networkFile } from '../../lab/hosts.ts'
+import { findHostProcesses, networkFile } from '../../lab/hosts.ts'
+import { hostVeth } from '../../lab/network.ts'
 import { ensureInotifyInstances, inotifyInstancesFor } from '../../lab/kernel-limits.ts'
 
 // Pure parts of the lab: these run everywhere, root or not.
@@ -134,7 +135,7 @@ const NAMES = [
   'network: hosts reach each other by address and by name',
   'kill: a host is unreachable within seconds, start brings it back with its data',
   'partition: cuts a host off in both directions, heal reconnects it',
-  'down: no nspawn process, no bridge, no veth, no mount, no cgroup left',
+  'down: no nspawn process (not even a zombie), no bridge, no veth, no mount, no cgroup left',
 ]
 
 if (skipReason) {
@@ -309,7 +310,8 @@ if (skipReason) {
     const t0 = performance.now()
     assert.is(await lab.kill(victim), 'killed')
     let down = false
-    while (performance.now() - t0 < 15_000) {
+    const deadline = t0 + 15_000 // a bound against a hang, not an assertion on time
+    while (performance.now() < deadline) {
       if (!(await reachable(victim))) {
         down = true
         break
@@ -350,8 +352,29 @@ if (skipReason) {
 
   test(NAMES[9] as string, async () => {
     await Promise.allSettled(connections.map((c) => c.close()))
+    // What down must make disappear: each host's nspawn and its PID 1 (with
+    // start times, so a reused pid does not count), and the machine's end of its veth.
+    const before: ProcEntry[] = []
+    const veths: string[] = []
+    for (const p of findHostProcesses(lab.config).values()) {
+      for (const pid of [p.nspawnPid, ...(p.initPid === undefined ? [] : [p.initPid])]) {
+        const e = procEntry(pid)
+        if (e) before.push(e)
+      }
+      const veth = p.initPid === undefined ? undefined : await hostVeth(p.initPid, lab.config.interface)
+      if (veth) veths.push(veth.ifname)
+    }
+    assert.ok(before.some((e) => e.comm === 'systemd-nspawn'), 'the hosts run before down')
+    assert.is(veths.length, hosts.length, 'each host has a veth before down')
     const r = await lab.down()
     console.log(`    lab down: ${r.seconds} s`)
+    // Right after down: gone from /proc, not merely dead (a zombie is still listed, and pgrep shows it).
+    const listed = before.flatMap((e) => stillListed(e) ?? [])
+    assert.equal(listed.map((e) => `${e.pid} ${e.comm} ${e.state}`), [], 'no nspawn or host init of this lab in /proc, zombie or not')
+    assert.equal(r.unreaped, [])
+    const links = (await run('ip', ['-o', 'link', 'show'])).stdout
+    for (const v of veths) assert.not.match(links, new RegExp(`^\\d+: ${v}[@:]`, 'm'), `veth ${v} is gone`)
+    assert.not.match(links, new RegExp(`^\\d+: ${lab.config.bridge}[@:]`, 'm'), `bridge ${lab.config.bridge} is gone`)
     const left = await lab.leftovers()
     assert.equal(left.processes, [], 'no host process')
     assert.is(left.bridge, false, `no bridge ${lab.config.bridge}`)
