@@ -47,6 +47,7 @@ interface Tool {
 const log = (line: string): void => void process.stdout.write(`${line}\n`)
 const s = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
 const ratio = (other: number, berth: number): string => `${(other / berth).toFixed(1)}×`
+const signed = (x: number): string => `${x < 0 ? '-' : '+'}${s(Math.abs(x))}`
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
@@ -82,13 +83,23 @@ const ansible = (variant: 'default' | 'pipelining', name: string): Tool => ({
   argv: (limit, check) => ['ansible-playbook', '-i', inventoryPath, join(ROOT, 'bench', 'ansible', 'workload.yml'), '-l', limit, '-f', String(FORKS), '-e', `bench_root=/srv/bench/ansible-${variant}`, ...(check ? ['--check'] : [])],
   env: ansibleEnv(variant),
 })
-// node --import tsx: the playbook as a zx script without npx's own start-up (about 0.7 s here, see the breakdown).
+const WORKLOAD = join(ROOT, 'bench', 'berth-workload.ts')
+const berthArgs = (limit: string, check: boolean): string[] => ['-i', inventoryPath, '--limit', limit, '-f', String(FORKS), '-e', 'bench_root=/srv/bench/berth', ...(check ? ['--check'] : [])]
+// node --import tsx: the playbook as a zx script without npx's own start-up (see the breakdown and the start-up table).
 const berth: Tool = {
   name: 'berth',
   root: '/srv/bench/berth',
-  argv: (limit, check) => [process.execPath, '--import', 'tsx', join(ROOT, 'bench', 'berth-workload.ts'), '-i', inventoryPath, '--limit', limit, '-f', String(FORKS), '-e', 'bench_root=/srv/bench/berth', ...(check ? ['--check'] : [])],
+  argv: (limit, check) => [process.execPath, '--import', 'tsx', WORKLOAD, ...berthArgs(limit, check)],
   env: { NO_COLOR: '1' },
 }
+/** The ways an operator starts a playbook, for the start-up table: the same berth run, the same targets. */
+const berthStarts: { how: string; command: string; tool: Tool }[] = [
+  { how: 'node --import tsx', command: '`node --import tsx bench/berth-workload.ts …`', tool: berth },
+  // Its first line: sh, then `exec node --import …/src/tsx.mjs` (tsx resolved from the script, not the cwd); `node` from PATH.
+  { how: 'its first line', command: '`./bench/berth-workload.ts …`', tool: { ...berth, name: 'berth (./bench/berth-workload.ts)', argv: (limit, check) => [WORKLOAD, ...berthArgs(limit, check)] } },
+  { how: 'npx tsx', command: '`npx tsx bench/berth-workload.ts …`', tool: { ...berth, name: 'berth (npx tsx)', argv: (limit, check) => ['npx', 'tsx', WORKLOAD, ...berthArgs(limit, check)] } },
+]
+const STARTS_REPEAT = 5
 const ansibleDefault = ansible('default', 'ansible-playbook (defaults)')
 const ansiblePipelining = ansible('pipelining', 'ansible-playbook (pipelining, ControlPersist)')
 
@@ -132,6 +143,7 @@ async function breakdown(wallNoop: number): Promise<string[][]> {
   const nodeStart = timeIt([process.execPath, '-e', '0'])
   const tsxStart = timeIt([process.execPath, '--import', 'tsx', '-e', '0'])
   const engineLoad = timeIt([process.execPath, '--import', 'tsx', '-e', "import('./src/index.ts')"])
+  const zxLoad = timeIt([process.execPath, '--import', 'tsx', '-e', "import('./src/index.ts').then(() => globalThis.$)"])
   const npxStart = timeIt(['npx', 'tsx', '-e', '0'])
   const t0 = performance.now()
   const { hosts, counters } = await engineHosts(hostNames(3))
@@ -154,6 +166,7 @@ async function breakdown(wallNoop: number): Promise<string[][]> {
     ['node start (node -e 0)', s(nodeStart / 1000)],
     ['tsx loader on top of it', s((tsxStart - nodeStart) / 1000)],
     ['loading the engine (src/index.ts and its libraries)', s((engineLoad - tsxStart) / 1000)],
+    ["zx, loaded on a playbook's first use of a zx global ($, fs, chalk, …; not in this workload)", s((zxLoad - engineLoad) / 1000)],
     ['inventory load (YAML, group_vars)', s(inventoryMs / 1000)],
     ['SSH connect, 3 hosts in parallel', s(connectMs / 1000)],
     [`the no-op play: ${execs} execs for ${3 * TASKS_PER_HOST} tasks (facts batched), engine CPU ${s((cpu.user + cpu.system) / 1e6)} s`, s(runMs / 1000)],
@@ -215,6 +228,11 @@ try {
     at3.set(tool, { first, noop, check })
   }
 
+  log(`== how berth is started: its no-op run at 3 hosts, ${STARTS_REPEAT} times each way, interleaved`)
+  const starts = new Map<Tool, number[]>(berthStarts.map((b) => [b.tool, []]))
+  for (let i = 0; i < STARTS_REPEAT; i++) for (const { tool } of berthStarts) starts.get(tool)?.push(seconds(await run(tool, 3, false, 'no-change', 'no-op')))
+  const startMedian = (t: Tool): number => median(starts.get(t) ?? [])
+
   log('== same result: the files each tool left, compared host by host')
   {
     const { hosts } = await engineHosts(hostNames(3))
@@ -260,7 +278,7 @@ try {
     `Versions: berth ${commit}, node ${process.version}; ${ansibleVersion}; ${execFileSync('sh', ['-c', 'ssh -V 2>&1'], { encoding: 'utf8' }).trim()}.`,
     `Workload: ${TASKS_PER_HOST} tasks per host (10 file, 10 lineinfile, 10 copy); forks ${FORKS} for every tool; one SSH key; strict host key checking for all.`,
     `Each tool works on its own fresh targets (${tools.map((t) => t.root).join(', ')}); after the first runs the files were compared and are identical.`,
-    'berth runs as `node --import tsx bench/berth-workload.ts -i INVENTORY --limit nN -f 25`; seconds are wall time of the whole process.',
+    'berth runs as `node --import tsx bench/berth-workload.ts -i INVENTORY --limit nN -f 25` (the other ways of starting it: their own table); seconds are wall time of the whole process.',
     '',
     `## 3 hosts, only those 3 booted (medians of ${REPEAT}; ratios: the tool's time over berth's, pair by pair)`,
     '',
@@ -281,6 +299,13 @@ try {
         const per = (x: number): string => (Number.isFinite(x) ? ((x * 1000) / TASKS_PER_HOST / n).toFixed(1) : '-')
         return [String(n), s(g.berth), per(g.berth), Number.isFinite(g.ansible) ? s(g.ansible) : `> ${LIMIT_S}`, per(g.ansible), ratio(g.ansible, g.berth)]
       }),
+    ),
+    '',
+    `## Starting berth: its no-op run at 3 hosts, each way (medians of ${STARTS_REPEAT}, interleaved; only those 3 booted)`,
+    '',
+    table(
+      ['how', 'command', 'no-op run (s)', 'over node --import tsx (s)'],
+      berthStarts.map(({ how, command, tool }) => [how, command, s(startMedian(tool)), tool === berth ? '-' : signed(startMedian(tool) - startMedian(berth))]),
     ),
     '',
     "## berth's no-op run at 3 hosts, part by part (medians)",

@@ -33,8 +33,9 @@ try {
   const ran: string[] = []
   for (const [i, [playbook, ...flags]] of PLAYBOOKS.entries()) {
     progress.line('')
-    const step = progress.step(`playbook ${i + 1}/${PLAYBOOKS.length}: npx tsx ${[playbook, '-i', 'inventory/lab.yml', ...flags].join(' ')}`, { spinner: false })
-    const r = await $({ stdio: 'inherit', nothrow: true })`npx tsx ${playbook} -i ${DEFAULT_INVENTORY} ${flags}`
+    const step = progress.step(`playbook ${i + 1}/${PLAYBOOKS.length}: ./${[playbook, '-i', 'inventory/lab.yml', ...flags].join(' ')}`, { spinner: false })
+    // The playbook's own first line starts node with tsx (no npx: about half a second less each).
+    const r = await $({ stdio: 'inherit', nothrow: true })`./${playbook} -i ${DEFAULT_INVENTORY} ${flags}`
     const exit = r.exitCode ?? 1
     if (exit === 0) step.done('ok')
     else step.failed(`exit ${r.exitCode ?? r.signal ?? '?'}`)

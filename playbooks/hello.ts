@@ -1,16 +1,20 @@
+#!/usr/bin/env -S sh -c 'exec node --import "$(dirname "$(realpath "$0")")/../src/tsx.mjs" "$0" "$@"'
 // The smallest berth playbook: converge a directory, a file and a setting on
 // every host (localhost when no inventory is given), notify a handler when the
 // file changes, and read a result back.
 //
-//   npx tsx playbooks/hello.ts -i inventory/lab.yml    # on the lab
-//   npx tsx playbooks/hello.ts --diff          # converge
-//   npx tsx playbooks/hello.ts --check --diff  # what would change
-//   npx tsx playbooks/hello.ts -e hello_dir=/tmp/elsewhere
-import { $ } from 'zx'
+//   ./playbooks/hello.ts -i inventory/lab.yml   # on the lab (the first line runs node with tsx)
+//   ./playbooks/hello.ts --diff                 # converge
+//   ./playbooks/hello.ts --check --diff         # what would change
+//   ./playbooks/hello.ts -e hello_dir=/tmp/elsewhere
+//   node --import tsx playbooks/hello.ts …      # the same; npx tsx playbooks/hello.ts … too, half a second later
+//
+// A playbook is a zx script: zx's globals ($, fs, path, chalk, sleep, question,
+// spinner, …) are there without an import.
 import { playbook, handler, command, copy, file, lineInFile, sh } from '../src/index.ts'
 
 await playbook('hello', async (pb) => {
-  // A playbook is a zx script: local work uses zx's $, remote work uses host.$ and resources.
+  // Local work uses zx's $ (a global here), remote work uses host.$ and resources.
   const deployer = (await $`whoami`.quiet()).stdout.trim()
   const announce = handler('announce', command(sh`echo "motd changed on $(hostname)"`))
 
@@ -27,6 +31,6 @@ await playbook('hello', async (pb) => {
   // A task's result is there for the code that follows.
   for (const [host] of result.results) {
     const motd = result.output(host, 'read motd back')?.stdout
-    if (motd) pb.log(`${host}: motd says: ${motd.trim()}`)
+    if (motd) pb.log(`${chalk.bold(host)}: motd says: ${chalk.green(motd.trim())}`)
   }
 })

@@ -1,4 +1,6 @@
 // berth's public API, for playbooks and roles.
+// First: zx's globals ($, fs, path, chalk, …) for playbooks, loaded on first use (src/zx-globals.ts).
+import './zx-globals.ts'
 export { playbook, Playbook, type PlayBuilder, type PlayItem, type PlaybookRunOptions } from './playbook.ts'
 export { Host, RemoteCommand, type CommandResult, type Vars, type Become, type WriteFileOptions } from './host.ts'
 export { sh, quote, raw, ShellCommand, type ShellValue } from './shell.ts'
