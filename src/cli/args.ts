@@ -27,7 +27,7 @@ export interface CliOptions {
 export const DEFAULT_FORKS = 5
 export const DRIFT_EXIT_CODE = 3
 
-export const HELP = `usage: npx tsx playbooks/NAME.ts [-i INVENTORY]... [options]
+export const HELP = `usage: ./playbooks/NAME.ts [-i INVENTORY]... [options]   (or node --import tsx playbooks/NAME.ts …)
 
   -i, --inventory FILE        inventory YAML (repeatable); default: localhost only
   -C, --check                 report what would change, change nothing
