@@ -2,6 +2,7 @@
 // command remotely, every interpolation quoted as one POSIX word.
 import { fileURLToPath } from 'node:url'
 import { dirname } from 'node:path'
+import { createHash, randomBytes } from 'node:crypto'
 import { readFile, writeFile, rename, rm } from 'node:fs/promises'
 import type { Connection, ExecResult } from './connection/connection.ts'
 import { CommandError, ConfigError, callSiteOutside } from './errors.ts'
@@ -20,7 +21,10 @@ export interface Become {
 }
 
 export interface CommandResult {
+  /** Exit code; null when the command was killed by a signal, timed out, or ended without an exit status. */
   code: number | null
+  /** The signal that ended the command, when one did ('SIGKILL'). */
+  signal?: string | undefined
   stdout: string
   stderr: string
   /** Wall time of the exec, milliseconds. */
@@ -50,6 +54,8 @@ export interface WriteFileOptions {
   backup?: boolean | undefined
   /** Masked in the recorded event (a file holding passwords, say). */
   sensitive?: boolean | undefined
+  /** Create missing parent directories first (mode 0755, as `mkdir -p`), as Ansible's lineinfile `create` does. */
+  makeParents?: boolean | undefined
 }
 
 export class Host {
@@ -97,10 +103,32 @@ export class Host {
     return (value === undefined ? fallback : value) as T
   }
 
-  /** Low level: run one command, wrapped for become, and record it. Never rejects on exit code. */
-  async execRaw(command: ShellCommand, options: { stdin?: string | Buffer; timeoutMs?: number; quiet?: boolean } = {}): Promise<CommandResult> {
+  /**
+   * Low level: run one command, wrapped for become, and record it. Never rejects
+   * on exit code. A command holding a NUL byte is refused before anything runs
+   * (ConfigError, at `callSite`); a command too long for one argument travels on
+   * standard input ahead of the command's own (see scriptOnStdin).
+   */
+  async execRaw(
+    command: ShellCommand,
+    options: { stdin?: string | Buffer; timeoutMs?: number; quiet?: boolean; callSite?: string | undefined } = {},
+  ): Promise<CommandResult> {
     for (const s of command.secrets) this.redactor.add(s)
-    const { line, stdin } = this.#wrapBecome(command.text, options.stdin)
+    const nul = command.text.indexOf('\0')
+    if (nul >= 0) {
+      const shown = this.redactor.mask(command.text).replace(/\0/g, '\\0')
+      throw new ConfigError(
+        `${this.name}: command refused before it ran: it holds a NUL byte (at character ${nul}), which no command line or argument can carry: ${shown.length > 300 ? shown.slice(0, 300) + '…' : shown}`,
+        {
+          ...(options.callSite ? { where: options.callSite } : {}),
+          hint: 'a NUL byte usually comes from binary data or a file read into a variable: send binary data with .stdin(data) or host.writeFile(), or strip the NUL bytes',
+        },
+      )
+    }
+    let text = command.text
+    let input = options.stdin
+    if (longestArgument(this.#wrapBecome(text, undefined).line) > ARGUMENT_LIMIT) ({ text, stdin: input } = scriptOnStdin(text, input))
+    const { line, stdin } = this.#wrapBecome(text, input)
     const started = performance.now()
     const r: ExecResult = await this.connection.exec(line, {
       ...(stdin === undefined ? {} : { stdin }),
@@ -118,7 +146,7 @@ export class Host {
         stderr: this.redactor.mask(r.stderr),
       })
     if (r.timedOut) return { code: null, stdout: r.stdout, stderr: r.stderr || `timed out after ${options.timeoutMs} ms`, durationMs }
-    return { code: r.code, stdout: r.stdout, stderr: r.stderr, durationMs }
+    return { code: r.code, ...(r.signal ? { signal: r.signal } : {}), stdout: r.stdout, stderr: r.stderr, durationMs }
   }
 
   /**
@@ -137,7 +165,7 @@ export class Host {
       group: opts.group,
       content: opts.sensitive ? '(sensitive content not shown)' : this.redactor.mask(body.toString('utf8')),
     })
-    await this.run(writeFileCommand(path, opts)).stdin(body)
+    await this.run(writeFileCommand(path, opts)).stdin(writeFileStdin(body))
   }
 
   /** Copy a local file to the host, replacing the remote one atomically. */
@@ -176,27 +204,89 @@ export class Host {
   }
 }
 
-/** The shell line that writes standard input to PATH atomically (exported for runbooks and tests). */
+/**
+ * What writeFileCommand reads on standard input: one header line, `SIZE SHA256`,
+ * then the content itself.
+ */
+export function writeFileStdin(content: Buffer): Buffer {
+  const sum = createHash('sha256').update(content).digest('hex')
+  return Buffer.concat([Buffer.from(`${content.length} ${sum}\n`), content])
+}
+
+/**
+ * The shell line that writes standard input to PATH atomically (exported for
+ * runbooks and tests). Standard input is writeFileStdin(content): a header line
+ * with the content's size and sha256, then the content. The content goes to a
+ * temp file in PATH's directory and is renamed over PATH only once all of it has
+ * arrived and its checksum matches: a channel that drops ends `cat` early just as
+ * a finished upload does, so without the check a cut connection (or a killed
+ * controller) would rename a truncated file into place. PATH is always either
+ * the old file or the whole new one.
+ */
 export function writeFileCommand(path: string, opts: WriteFileOptions = {}): ShellCommand {
+  const p = quote(path)
   const steps: string[] = [
-    `dir=$(dirname -- ${quote(path)})`,
+    // `read` takes the header line byte by byte, so `cat` gets exactly the content.
+    `IFS=' ' read -r size sum || { echo "berth: no content arrived for "${p} >&2; exit 5; }`,
+    `case "$size" in ''|*[!0-9]*) echo "berth: standard input does not start with the size and sha256 of the content for "${p} >&2; exit 5 ;; esac`,
+    `dir=$(dirname -- ${p})`,
+    ...(opts.makeParents ? ['mkdir -p -m 0755 -- "$dir"'] : []),
     `tmp=$(mktemp "$dir/.berth.XXXXXXXX")`,
     `trap 'rm -f "$tmp"' EXIT`,
+    `trap 'exit 1' HUP INT TERM PIPE`,
     `cat > "$tmp"`,
+    // The checksum covers the size too; the size is read only to say what went wrong.
+    `s=$(sha256sum < "$tmp")`,
+    `[ "\${s%% *}" = "$sum" ] || { got=$(wc -c < "$tmp"); if [ "$got" -ne "$size" ]; then echo "berth: only $got of $size bytes arrived for "${p}" (the connection was cut?); it was not changed" >&2; else echo "berth: the content that arrived for "${p}" does not match its sha256; it was not changed" >&2; fi; exit 5; }`,
   ]
   if (opts.mode) steps.push(`chmod ${quote(opts.mode)} "$tmp"`)
-  else steps.push(`if [ -e ${quote(path)} ]; then chmod --reference=${quote(path)} "$tmp"; else chmod 0644 "$tmp"; fi`)
+  else steps.push(`if [ -e ${p} ]; then chmod --reference=${p} "$tmp"; else chmod 0644 "$tmp"; fi`)
   // Keep the current owner and group for whatever the caller does not set.
-  if (!opts.owner || !opts.group) steps.push(`if [ -e ${quote(path)} ]; then chown --reference=${quote(path)} "$tmp"; fi`)
+  if (!opts.owner || !opts.group) steps.push(`if [ -e ${p} ]; then chown --reference=${p} "$tmp"; fi`)
   if (opts.owner) steps.push(`chown ${quote(opts.owner)} "$tmp"`)
   if (opts.group) steps.push(`chgrp ${quote(opts.group)} "$tmp"`)
   if (opts.validate) {
     const v = opts.validate.includes('%s') ? opts.validate.split('%s').join('"$tmp"') : `${opts.validate} "$tmp"`
     steps.push(`{ ${v} ; } >&2 || { echo "validation failed: ${opts.validate.replace(/["\\$`]/g, '\\$&')}" >&2; exit 3; }`)
   }
-  if (opts.backup) steps.push(`if [ -e ${quote(path)} ]; then cp -p ${quote(path)} ${quote(path)}."$(date +%Y%m%d%H%M%S)".bak; fi`)
-  steps.push(`mv -f "$tmp" ${quote(path)}`, `trap - EXIT`)
+  if (opts.backup) steps.push(`if [ -e ${p} ]; then cp -p ${p} ${p}."$(date +%Y%m%d%H%M%S)".bak; fi`)
+  steps.push(`mv -f "$tmp" ${p}`, `trap - EXIT`)
   return new ShellCommand('set -e; ' + steps.join('; '))
+}
+
+/**
+ * The longest command line sent as an argument. The kernel takes at most 128 KiB
+ * in one argument (MAX_ARG_STRLEN: sshd runs the login shell with the whole
+ * line as one), and sshd at most 256 KB in one request; longer commands go on
+ * standard input (scriptOnStdin).
+ */
+export const ARGUMENT_LIMIT = 100_000
+
+/** Bytes of the longest argument `line` becomes on the way: ssh quotes it once more for the login shell's `-c`. */
+function longestArgument(line: string): number {
+  let quotes = 0
+  for (let i = line.indexOf("'"); i >= 0; i = line.indexOf("'", i + 1)) quotes++
+  return Buffer.byteLength(line) + 3 * quotes + 16
+}
+
+/**
+ * A command sent on standard input instead of as an argument, so its size has
+ * no limit: a short bootstrap reads exactly the script's bytes (dd, which never
+ * reads past them, so the command's own standard input follows intact), checks
+ * that the end marker arrived (a dropped connection never runs a cut script:
+ * a shell reading its script from a pipe as it goes, `sh -s`, would run the
+ * first half of one), then evals it in the same shell, with no exec and so no
+ * argument to outgrow. Exported for tests.
+ */
+export function scriptOnStdin(script: string, stdin: string | Buffer | undefined): { text: string; stdin: Buffer } {
+  // The end line is a comment; it is taken off again before the eval (`?` matches its '#': no quotes in the pattern).
+  const tag = `berth-end-${randomBytes(6).toString('hex')}`
+  const payload = Buffer.from(`${script}\n#${tag}`)
+  const text =
+    `berth_script=$(dd bs=${payload.length} count=1 iflag=fullblock status=none) && case "$berth_script" in *?${tag}) ;; *) false ;; esac || ` +
+    `{ echo "berth: the command (${payload.length} bytes, sent on standard input) did not arrive whole; nothing of it ran" >&2; exit 125; }; ` +
+    `eval "\${berth_script%?${tag}}"`
+  return { text, stdin: Buffer.concat([payload, Buffer.from(stdin ?? '')]) }
 }
 
 function lookup(vars: Vars, path: string): unknown {
@@ -259,12 +349,14 @@ export class RemoteCommand implements PromiseLike<CommandResult> {
       ...(this.#stdin === undefined ? {} : { stdin: this.#stdin }),
       ...(this.#timeoutMs === undefined ? {} : { timeoutMs: this.#timeoutMs }),
       quiet: this.#quiet,
+      callSite: this.callSite,
     })
     if (r.code !== 0 && !this.#nothrow)
       throw new CommandError({
         host: this.host.name,
         command: this.host.redactor.mask(this.command.text),
         code: r.code,
+        signal: r.signal,
         stderr: this.host.redactor.mask(r.stderr),
         stdout: this.host.redactor.mask(r.stdout),
         callSite: this.callSite,

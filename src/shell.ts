@@ -67,6 +67,9 @@ function notAWord(value: unknown): string | undefined {
   if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`
   if (typeof value === 'function' || typeof value === 'symbol') return `a ${typeof value}`
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
+  // No argument can carry a NUL: the kernel ends the string there, so the command would differ from the text.
+  if (typeof value === 'string' && value.includes('\0')) return 'a string holding a NUL byte'
+  if (value instanceof Secret && value.reveal().includes('\0')) return 'a secret holding a NUL byte'
   return undefined
 }
 

@@ -23,7 +23,13 @@ export interface Connection {
   readonly description: string
   /** Open the transport; rejects with UnreachableError (or HostKeyError). Idempotent. */
   connect(): Promise<void>
-  /** Run one command line with POSIX `sh -c` semantics. Never rejects on a non-zero exit. */
+  /**
+   * Run one command line with POSIX `sh -c` semantics. Never rejects on a non-zero
+   * exit. Rejects with UnreachableError when the host cannot be reached, and with
+   * a plain BerthError, before sending anything, for a line the transport cannot
+   * carry (a NUL byte; over 128 KiB locally, 256 KB over SSH). Host keeps both
+   * from getting here.
+   */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>
   close(): Promise<void>
 }

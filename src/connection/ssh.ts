@@ -21,7 +21,7 @@ import type { Duplex } from 'node:stream'
 import ssh2 from 'ssh2'
 import type { AnyAuthMethod, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2'
 import type { Connection, ExecOptions, ExecResult } from './connection.ts'
-import { HostKeyError, UnreachableError } from '../errors.ts'
+import { BerthError, HostKeyError, UnreachableError } from '../errors.ts'
 import {
   appendKnownHost,
   checkHostKey,
@@ -74,6 +74,9 @@ export function killCommandLine(pid: number): string {
     `case "$g" in ''|*[!0-9]*) kill -s KILL ${pid} ;; *) kill -s TERM -- -"$g"; sleep 0.2; kill -s KILL -- -"$g" ;; esac 2>/dev/null; true`
   )
 }
+
+/** sshd's packets end at 256 KB (PACKET_MAX_SIZE), less the request's own framing. */
+const MAX_EXEC_REQUEST = 256 * 1024 - 1024
 
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`
 const CLOSE_GRACE_MS = 2000
@@ -131,8 +134,16 @@ export class SshConnection implements Connection {
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     this.stats.execs++
-    if (!this.#client) await this.connect()
     const line = options.timeoutMs === undefined ? remoteCommandLine(command) : remoteCommandLineReportingPid(command)
+    // sshd drops the whole connection over either (its request parser refuses a NUL,
+    // its packets end at 256 KB): refuse here, so the host does not look unreachable.
+    // Host sends long commands on stdin and refuses NUL bytes before they get here.
+    if (command.includes('\0')) throw new BerthError(`${this.target.alias}: a command line cannot hold a NUL byte; it was not sent`)
+    if (Buffer.byteLength(line) > MAX_EXEC_REQUEST)
+      throw new BerthError(`${this.target.alias}: a command line of ${Buffer.byteLength(line)} bytes is longer than sshd takes in one request (${MAX_EXEC_REQUEST}); it was not sent`, {
+        hint: 'send long scripts on standard input (Host does so by itself)',
+      })
+    if (!this.#client) await this.connect()
     return this.#openChannel(line, (client, channel, release) => this.#run(client, channel, command, options, release))
   }
 

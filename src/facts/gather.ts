@@ -1,22 +1,42 @@
 // Run many facts in one exec: each probe's stdout, stderr and exit code are framed
-// by a random marker so hostile file content cannot forge a frame.
+// by a random marker so hostile file content cannot forge a frame. However many
+// probes there are, the batch is one exec: a batch too long for a command-line
+// argument travels on the command's standard input (Host.execRaw, scriptOnStdin),
+// which each probe leaves alone (</dev/null) anyway.
 import { randomBytes } from 'node:crypto'
 import type { Host } from '../host.ts'
 import { ShellCommand } from '../shell.ts'
 import { FactMap, type Fact, type ProbeOutput } from './fact.ts'
-import { BerthError } from '../errors.ts'
+import { BerthError, tail } from '../errors.ts'
 
 export function batchScript(facts: readonly Fact<unknown>[], marker: string): ShellCommand {
+  // Each probe in a subshell (its `exit` or `cd` stays its own), but those made of builtins only.
   const parts = facts.map(
     (f, i) =>
-      `printf '\\n${marker} ${i} begin\\n'; printf '\\n${marker} ${i} begin\\n' >&2; ( ${f.command.text}\n) </dev/null; printf '\\n${marker} ${i} end %s\\n' "$?"`,
+      `printf '\\n${marker} ${i} begin\\n'; printf '\\n${marker} ${i} begin\\n' >&2; ${f.inline ? '{' : '('} ${f.command.text}\n${f.inline ? '}' : ')'} </dev/null; printf '\\n${marker} ${i} end %s\\n' "$?"`,
   )
   return new ShellCommand(parts.join('\n'), facts.flatMap((f) => f.command.secrets))
 }
 
+/** How the batch's exec ended, for the message of a probe whose output was cut short. */
+export interface BatchStatus {
+  code: number | null
+  signal?: string | undefined
+  /** The batch's whole stderr, for its last lines. */
+  stderr?: string
+}
+
+/** 'exited with code 1', 'was killed by SIGKILL', … */
+function describeStatus(s: BatchStatus): string {
+  if (s.signal) return `was killed by ${s.signal}`
+  if (s.code === null) return 'ended without an exit status (killed, timed out, or its channel closed)'
+  return `exited with code ${s.code}`
+}
+
 /** Split a batch's output back into one ProbeOutput per fact. */
-export function splitBatch(count: number, marker: string, stdout: string, stderr: string): ProbeOutput[] {
+export function splitBatch(count: number, marker: string, stdout: string, stderr: string, batch?: BatchStatus): ProbeOutput[] {
   const outputs: ProbeOutput[] = []
+  let finished = 0
   for (let i = 0; i < count; i++) {
     const begin = `\n${marker} ${i} begin\n`
     const endRe = new RegExp(`\\n${marker} ${i} end (\\d+)\\n`)
@@ -27,9 +47,21 @@ export function splitBatch(count: number, marker: string, stdout: string, stderr
     let err = eb < 0 ? '' : stderr.slice(eb + begin.length)
     const next = err.indexOf(`\n${marker} ${i + 1} begin\n`)
     if (next >= 0) err = err.slice(0, next)
-    if (b < 0 || !e) outputs.push({ code: null, stdout: rest, stderr: err || 'probe output was cut short' })
-    else outputs.push({ code: Number(e[1]), stdout: rest.slice(0, e.index), stderr: err })
+    if (b < 0 || !e) outputs.push({ code: null, stdout: rest, stderr: err, cutShort: true })
+    else {
+      finished++
+      outputs.push({ code: Number(e[1]), stdout: rest.slice(0, e.index), stderr: err })
+    }
   }
+  // A cut-short probe says so, with how the batch ended and the last lines it wrote to stderr.
+  const frames = new RegExp(`\\n?${marker} \\d+ begin\\n`, 'g')
+  const batchTail = tail((batch?.stderr ?? stderr).replace(frames, '\n'), 5).trim()
+  for (const o of outputs)
+    if (o.cutShort)
+      o.stderr = [
+        `probe output was cut short: the batch of ${count} probe${count === 1 ? '' : 's'} (one exec) ${batch ? describeStatus(batch) : 'ended early'} after ${finished} of them finished`,
+        batchTail ? `; its stderr ends: ${batchTail.replace(/\n/g, ' | ')}` : '; it wrote nothing to stderr',
+      ].join('')
   return outputs
 }
 
@@ -41,9 +73,15 @@ export async function gather(host: Host, facts: readonly Fact<unknown>[], into =
   if (unique.length === 0) return into
   const marker = `@@berth-${randomBytes(6).toString('hex')}`
   const r = await host.run(batchScript(unique, marker)).nothrow().quiet()
-  const outputs = splitBatch(unique.length, marker, r.stdout, r.stderr)
+  const outputs = splitBatch(unique.length, marker, r.stdout, r.stderr, r)
   unique.forEach((f, i) => {
     const out = outputs[i] as ProbeOutput
+    if (out.cutShort)
+      throw new FactError(`${host.name}: could not read fact ${f.key}: ${host.redactor.mask(out.stderr)}`, {
+        hint:
+          `probe: ${host.redactor.mask(f.command.text)}\n  ` +
+          'the probes of the tasks ahead run as one command; one that ends early was killed on the host (memory, limits) or lost its connection: run the play again, and check the host if it happens again',
+      })
     try {
       into.set(f, f.parse(out))
     } catch (e) {

@@ -24,6 +24,7 @@ const cases: [string, unknown, RegExp][] = [
   ['an array holding undefined', ['a', undefined], /an array holding undefined/],
   ['a function', () => 'x', /a function/],
   ['NaN', Number.NaN, /interpolates NaN/],
+  ['a string holding a NUL byte', 'a\0b', /interpolates a string holding a NUL byte/],
 ]
 
 for (const [name, value, message] of cases)

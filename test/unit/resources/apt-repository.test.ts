@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { FakeConnection } from '../../../src/connection/fake.ts'
 import { factValues } from '../../../src/facts/fact.ts'
 import type { FileState } from '../../../src/facts/file.ts'
-import { Host, writeFileCommand } from '../../../src/host.ts'
+import { Host, writeFileCommand, writeFileStdin } from '../../../src/host.ts'
 import { aptRepository, sourcesFile } from '../../../src/resources/apt-repository.ts'
 import type { Task } from '../../../src/resources/resource.ts'
 
@@ -47,8 +47,8 @@ test('fresh host: key dir, key, sources, then apt-get update', async () => {
     writeFileCommand('/etc/apt/sources.list.d/pgdg.sources', { mode: '0644', owner: 'root', group: 'root' }).text,
     'apt-get update -q',
   ])
-  assert.is(fake.commands[1]!.stdin, KEY + '\n')
-  assert.is(fake.commands[2]!.stdin, SOURCES)
+  assert.is(fake.commands[1]!.stdin, writeFileStdin(Buffer.from(KEY + '\n')).toString())
+  assert.is(fake.commands[2]!.stdin, writeFileStdin(Buffer.from(SOURCES)).toString())
 })
 
 test('converged: no change; only the sources changed: one write and the update', async () => {
