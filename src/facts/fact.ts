@@ -6,6 +6,8 @@ export interface ProbeOutput {
   code: number | null
   stdout: string
   stderr: string
+  /** The batch ended before this probe did (see gather.ts); stderr then says how. Never parsed. */
+  cutShort?: boolean
 }
 
 export interface Fact<T> {
@@ -13,15 +15,39 @@ export interface Fact<T> {
   readonly key: string
   readonly command: ShellCommand
   parse(output: ProbeOutput): T
+  /**
+   * The command only runs shell builtins (`[`, `echo`) and changes no shell state,
+   * so a batch runs it in place rather than in a subshell: no fork.
+   */
+  readonly inline?: boolean
 }
 
-export function fact<T>(key: string, command: ShellCommand, parse: (output: ProbeOutput) => T): Fact<T> {
-  return { key, command, parse }
+export function fact<T>(key: string, command: ShellCommand, parse: (output: ProbeOutput) => T, options: { inline?: boolean } = {}): Fact<T> {
+  return options.inline ? { key, command, parse, inline: true } : { key, command, parse }
+}
+
+/**
+ * What a fact will read once a plan is applied. In --check nothing is applied, so
+ * the runner hands later tasks of the host these values instead of the host's
+ * (a directory an earlier task would create is there for a file planned in it).
+ */
+export interface Prediction {
+  readonly fact: Fact<unknown>
+  readonly value: unknown
+}
+
+export const predict = <T>(fact: Fact<T>, value: T): Prediction => ({ fact, value })
+
+/** A plan's predictions (Plan.predicts), none when it has no `predicts`. */
+export function predictionsOf(plan: { predicts?: readonly Prediction[] | undefined }): readonly Prediction[] {
+  return plan.predicts ?? []
 }
 
 /** The values of gathered facts, read back with the fact itself (typed). */
 export interface FactValues {
   get<T>(fact: Fact<T>): T
+  /** Whether the fact was gathered (a plan may do without one that a test leaves out). */
+  has?(fact: Fact<unknown>): boolean
 }
 
 export class FactMap implements FactValues {
@@ -38,6 +64,12 @@ export class FactMap implements FactValues {
   }
   delete(fact: Fact<unknown>): void {
     this.#values.delete(fact.key)
+  }
+  /** A copy: the same values, set and deleted independently from here on. */
+  clone(): FactMap {
+    const m = new FactMap()
+    for (const [k, v] of this.#values) m.#values.set(k, v)
+    return m
   }
 }
 

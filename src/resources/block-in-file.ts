@@ -115,7 +115,8 @@ export function blockInFile(options: BlockInFileOptions): Task {
       `blockInFile ${path}`,
       path,
       { edit: editMissingFile(path, options.create ?? false, state === 'absent', (text) => editBlock(text, edit)) },
-      checkContentOptions(resource, options),
+      // As Ansible's lineinfile/blockinfile: `create` also creates the missing parent directories.
+      { ...checkContentOptions(resource, options), makeParents: options.create ?? false },
     ),
   )
 }

@@ -5,9 +5,11 @@
 // content is either fixed or a pure edit of the current content; the plan
 // compares, and apply writes content, mode and owner in one atomic writeFile.
 import { createHash } from 'node:crypto'
+import { dirname } from 'node:path'
 import { BerthError } from '../errors.ts'
+import { countChangedLines } from '../report/diff.ts'
 import { CONTENT_LIMIT, fileContentFact, type FileState } from '../facts/file.ts'
-import type { Fact, FactValues } from '../facts/fact.ts'
+import { predict, type Fact, type FactValues } from '../facts/fact.ts'
 import type { Host, WriteFileOptions } from '../host.ts'
 import {
   argumentError,
@@ -16,9 +18,11 @@ import {
   checkAbsolutePath,
   checkAttributes,
   describeAttributes,
+  directoryFact,
   hasChanges,
   runCommands,
   type AttributeChanges,
+  type DirectoryState,
   type FileAttributes,
 } from './file.ts'
 import { task, type Plan, type Resource, type Task } from './resource.ts'
@@ -30,6 +34,8 @@ export interface ContentOptions extends FileAttributes {
   backup?: boolean | undefined
   /** Keep the content out of the diff and the recorded write (passwords, keys). */
   sensitive?: boolean | undefined
+  /** A new file's missing parent directories are created (the editors' `create`, as Ansible's lineinfile); otherwise their absence fails. */
+  makeParents?: boolean | undefined
 }
 
 /**
@@ -55,21 +61,32 @@ function asText(content: Buffer): string | undefined {
   return Buffer.from(text, 'utf8').equals(content) ? text : undefined
 }
 
-/** Lines that differ once the common head and tail are set aside; enough for a one-line summary. */
-export function countChangedLines(before: string, after: string): number {
-  const a = before.split('\n')
-  const b = after.split('\n')
-  let head = 0
-  while (head < a.length && head < b.length && a[head] === b[head]) head++
-  let tail = 0
-  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++
-  return Math.max(a.length - head - tail, b.length - head - tail, 1)
-}
+export { countChangedLines }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
-/** Pure: compare the file as it is with the content and attributes wanted. */
-export function planContent(path: string, current: FileState, desired: DesiredContent, options: ContentOptions): ContentPlan {
+/**
+ * A new file needs its directory: as Ansible's copy and template, berth does not
+ * create missing parents (a typo in a path fails rather than growing a stray
+ * tree). Checked in the plan, so --check fails exactly where the run would.
+ */
+function needDirectory(path: string, parent: DirectoryState | undefined): void {
+  if (parent === undefined || parent === 'directory') return
+  const dir = dirname(path)
+  throw new BerthError(`cannot create ${path}: its directory ${dir} ${parent === 'absent' ? 'does not exist' : 'is not a directory'}`, {
+    hint:
+      parent === 'absent'
+        ? `create it in an earlier task, file({ path: '${dir}', state: 'directory' }) (--check counts it as made); berth, like Ansible's copy and template, does not create missing parent directories`
+        : `${dir} must be a directory for ${path} to be created in it`,
+  })
+}
+
+/**
+ * Pure: compare the file as it is with the content and attributes wanted.
+ * `parent` is what is at the file's directory (directoryFact); given, a file that
+ * does not exist yet can only be created in a directory.
+ */
+export function planContent(path: string, current: FileState, desired: DesiredContent, options: ContentOptions, parent?: DirectoryState): ContentPlan {
   if (current.exists && current.kind !== 'file')
     throw new BerthError(`${path} is a ${current.typeName}, not a regular file`, {
       hint: current.kind === 'link' ? `it links to ${current.linkTarget ?? '?'}: manage that path instead` : 'remove it first if a file belongs there',
@@ -92,10 +109,13 @@ export function planContent(path: string, current: FileState, desired: DesiredCo
     options.sensitive || beforeText === undefined || afterText === undefined ? undefined : { path, before: beforeText, after: afterText }
 
   if (!current.exists) {
+    const makesParent = options.makeParents === true && parent === 'absent'
+    if (!makesParent) needDirectory(path, parent)
     const attributes = { mode: options.mode ?? '0644', owner: options.owner, group: options.group }
     return {
       changed: true,
-      summary: `create ${path}${describeAttributes(attributes)}${options.sensitive ? ' ' + HIDDEN : ''}`,
+      summary: `create ${path}${describeAttributes(attributes)}${options.sensitive ? ' ' + HIDDEN : ''}${makesParent ? `, and its directory ${dirname(path)}` : ''}`,
+      ...(makesParent ? { predicts: [predict(directoryFact(dirname(path)), 'directory' as DirectoryState)] } : {}),
       diff: diffOf(''),
       path,
       write: { content: after, options: writeOptions(attributes, options, false) },
@@ -135,6 +155,7 @@ function writeOptions(attributes: FileAttributes, options: ContentOptions, backu
     validate: options.validate,
     backup,
     sensitive: options.sensitive,
+    makeParents: options.makeParents,
   }
 }
 
@@ -152,16 +173,19 @@ export function checkContentOptions(resource: string, options: ContentOptions): 
     validate: options.validate,
     backup: options.backup,
     sensitive: options.sensitive,
+    makeParents: options.makeParents,
   }
 }
 
 /** A resource owning one file's content: the shared shape of copy, template and the editors. */
 export function contentResource(title: string, path: string, desired: DesiredContent, options: ContentOptions): Resource<ContentPlan> {
   const probe: Fact<FileState> = fileContentFact(path)
+  const parent: Fact<DirectoryState> = directoryFact(dirname(path))
   return {
     title,
-    facts: () => [probe],
-    plan: (facts: FactValues) => planContent(path, facts.get(probe), desired, options),
+    facts: () => [probe, parent],
+    // Pure plans in tests may leave the directory out: then it is not checked.
+    plan: (facts: FactValues) => planContent(path, facts.get(probe), desired, options, facts.has?.(parent) === false ? undefined : facts.get(parent)),
     apply: applyContent,
   }
 }

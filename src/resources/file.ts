@@ -7,9 +7,9 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { BerthError, ConfigError, callSiteOutside } from '../errors.ts'
 import { fileFact, normalizeMode, type FileState, type PresentFile } from '../facts/file.ts'
-import type { FactValues } from '../facts/fact.ts'
+import { fact, predict, type Fact, type FactValues, type Prediction, type ProbeOutput } from '../facts/fact.ts'
 import type { Host } from '../host.ts'
-import { andThen, sh, type ShellCommand } from '../shell.ts'
+import { andThen, quote, sh, ShellCommand } from '../shell.ts'
 import { task, type Plan, type Resource, type Task } from './resource.ts'
 
 const ENGINE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -117,6 +117,34 @@ export function describeAttributes(attributes: FileAttributes): string {
 /** A plan whose apply is a list of commands, run in one exec. */
 export interface CommandsPlan extends Plan {
   commands: ShellCommand[]
+  /** What later tasks would find once these commands ran (used in --check). */
+  predicts?: Prediction[] | undefined
+}
+
+/** What is at a path a file is to be created in: a directory (links followed), something else, or nothing. */
+export type DirectoryState = 'directory' | 'other' | 'absent'
+
+function parseDirectoryProbe(output: ProbeOutput): DirectoryState {
+  const word = output.stdout.trim()
+  if (output.code === 0 && (word === 'directory' || word === 'other' || word === 'absent')) return word
+  throw new Error(output.stderr.trim() || `unexpected output ${JSON.stringify(output.stdout)} (exit ${output.code})`)
+}
+
+/**
+ * Whether `dir` is a directory a file can be created in (links followed). Shell
+ * builtins only: it costs a batch no fork. (A fact: its home is facts/, beside fileFact.)
+ */
+export function directoryFact(dir: string): Fact<DirectoryState> {
+  const d = quote(dir)
+  const command = new ShellCommand(`if [ -d ${d} ]; then echo directory; elif [ -e ${d} ] || [ -L ${d} ]; then echo other; else echo absent; fi`)
+  return fact(`directory:${dir}`, command, parseDirectoryProbe, { inline: true })
+}
+
+/** `mkdir -p` makes the directory and every missing parent. */
+function directoriesMade(path: string): Prediction[] {
+  const out: Prediction[] = []
+  for (let d = path; d !== '/' && d !== '.' && d !== ''; d = dirname(d)) out.push(predict(directoryFact(d), 'directory' as DirectoryState))
+  return out
 }
 
 export async function runCommands(host: Host, commands: readonly ShellCommand[]): Promise<void> {
@@ -189,7 +217,10 @@ export function planFile(path: string, state: FileResourceState, attributes: Fil
   switch (state) {
     case 'absent':
       if (!current.exists) return unchanged('already absent')
-      return changedWith(`remove ${current.typeName}`, [current.kind === 'directory' ? sh`rm -rf -- ${path}` : sh`rm -f -- ${path}`])
+      return {
+        ...changedWith(`remove ${current.typeName}`, [current.kind === 'directory' ? sh`rm -rf -- ${path}` : sh`rm -f -- ${path}`]),
+        predicts: [predict(directoryFact(path), 'absent' as DirectoryState)],
+      }
     case 'file':
       if (!current.exists)
         throw new BerthError(`${path} does not exist, and file state 'file' never creates one`, {
@@ -202,7 +233,10 @@ export function planFile(path: string, state: FileResourceState, attributes: Fil
       return adjust(current)
     case 'directory':
       if (!current.exists)
-        return changedWith(`create directory${describeAttributes(attributes)}`, [sh`mkdir -p -- ${path}`, ...attributeCommands(path, attributes)])
+        return {
+          ...changedWith(`create directory${describeAttributes(attributes)}`, [sh`mkdir -p -- ${path}`, ...attributeCommands(path, attributes)]),
+          predicts: directoriesMade(path),
+        }
       if (current.kind !== 'directory') throw wrongType(path, current, 'a directory', 'remove it first (state absent) if a directory belongs there')
       return adjust(current)
     case 'link': {

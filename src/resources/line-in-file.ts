@@ -160,7 +160,8 @@ export function lineInFile(options: LineInFileOptions): Task {
       `lineInFile ${path}`,
       path,
       { edit: editMissingFile(path, options.create ?? false, state === 'absent', (text) => editLines(text, edit)) },
-      checkContentOptions(resource, options),
+      // As Ansible's lineinfile/blockinfile: `create` also creates the missing parent directories.
+      { ...checkContentOptions(resource, options), makeParents: options.create ?? false },
     ),
   )
 }

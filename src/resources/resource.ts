@@ -5,7 +5,7 @@
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Host } from '../host.ts'
-import type { Fact, FactValues } from '../facts/fact.ts'
+import type { Fact, FactValues, Prediction } from '../facts/fact.ts'
 import { callSiteOutside } from '../errors.ts'
 
 // The engine's own folder: call sites are looked up outside it (playbook or role code).
@@ -23,6 +23,8 @@ export interface Plan {
   summary?: string | undefined
   /** Content before and after, for --diff. */
   diff?: ContentDiff | undefined
+  /** In --check: what facts will read once this plan is applied (a directory made), for the tasks after it. */
+  predicts?: readonly Prediction[] | undefined
 }
 
 /** What an apply (or a command) produced, for later code in the playbook. */

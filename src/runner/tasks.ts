@@ -8,7 +8,7 @@
 // time a window passes without change, so a first run (everything changes) does not
 // re-read the whole remaining list after every task.
 import type { Host } from '../host.ts'
-import { FactMap } from '../facts/fact.ts'
+import { FactMap, predictionsOf } from '../facts/fact.ts'
 import { gather } from '../facts/gather.ts'
 import { UnreachableError } from '../errors.ts'
 import type { ApplyOutput, Handler, Plan, Task } from '../resources/resource.ts'
@@ -41,6 +41,14 @@ export interface HostState {
 
 export const hostState = (host: Host): HostState => ({ host, facts: undefined, notified: new Set(), failed: false, unreachable: false, window: Infinity })
 
+/**
+ * --check only: facts as the changes reported so far would leave them (plans'
+ * `predicts`: a directory an earlier task would make), per host, used instead of
+ * the host's own for the rest of the run. Kept by Host, which lives as long as
+ * the run, so a directory made in one play counts in the next.
+ */
+const predicted = new WeakMap<Host, FactMap>()
+
 export interface StepOptions {
   check: boolean
   /** Tasks still ahead on this host (this one first), for prefetching their facts. */
@@ -68,10 +76,19 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
   let lastError: Error | undefined
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     try {
-      const plan = await planTask(state, task, opts.ahead)
+      const plan = await planTask(state, task, opts.ahead, opts.check)
       if (!plan.changed) return result('ok', { plan, attempts: attempt })
       if (task.options.readOnly) return result('ok', { plan, output: (await task.resource.apply(host, plan)) ?? undefined, attempts: attempt })
-      if (opts.check && !task.options.checkModeRuns) return result('changed', { plan, attempts: attempt })
+      if (opts.check && !task.options.checkModeRuns) {
+        // Later tasks plan against what this change would leave (a directory made, say).
+        for (const { fact, value } of predictionsOf(plan)) {
+          let map = predicted.get(host)
+          if (!map) predicted.set(host, (map = new FactMap()))
+          map.set(fact, value)
+          state.facts?.set(fact, value)
+        }
+        return result('changed', { plan, attempts: attempt })
+      }
       state.facts = undefined
       state.window = 1
       const output = (await task.resource.apply(host, plan)) ?? undefined
@@ -92,20 +109,22 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
   return result('failed', { error: lastError, attempts: retries + 1 })
 }
 
-async function planTask(state: HostState, task: Task, ahead: readonly Task[]): Promise<Plan> {
+async function planTask(state: HostState, task: Task, ahead: readonly Task[], check: boolean): Promise<Plan> {
   const { resource } = task
   if (resource.check) return resource.check(state.host)
   const needed = resource.facts()
   if (!state.facts || needed.some((f) => !state.facts?.has(f))) {
     if (state.facts) state.window *= 4 // the last window held no change: read further ahead
     const eligible = ahead.slice(0, state.window).filter((t) => !t.resource.check && (!t.options.when || t.options.when(state.host)))
-    state.facts = await gather(state.host, [...needed, ...eligible.flatMap((t) => t.resource.facts())])
+    const seed = check ? predicted.get(state.host)?.clone() : undefined
+    state.facts = await gather(state.host, [...needed, ...eligible.flatMap((t) => t.resource.facts())], seed)
   }
   return resource.plan(state.facts)
 }
 
 /** Run tasks in order on one host, stopping at the first failure. */
 export async function runTasksOnHost(host: Host, tasks: readonly Task[], check: boolean): Promise<TaskRunResult[]> {
+  predicted.delete(host) // a run of its own: nothing predicted yet
   const state = hostState(host)
   const results: TaskRunResult[] = []
   for (let i = 0; i < tasks.length; i++) {

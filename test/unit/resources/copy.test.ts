@@ -5,7 +5,7 @@ import { FakeConnection } from '../../../src/connection/fake.ts'
 import { ConfigError } from '../../../src/errors.ts'
 import { factValues } from '../../../src/facts/fact.ts'
 import type { FileState, PresentFile } from '../../../src/facts/file.ts'
-import { Host, writeFileCommand } from '../../../src/host.ts'
+import { Host, writeFileCommand, writeFileStdin } from '../../../src/host.ts'
 import { copy, countChangedLines, type ContentPlan } from '../../../src/resources/copy.ts'
 import type { Plan, Task } from '../../../src/resources/resource.ts'
 
@@ -65,7 +65,7 @@ test('apply: one atomic write with content, mode and owner, carrying current att
   const cmds = await run(t, planOf(t, withContent('old\n', { mode: '0640', owner: 'app', uid: 999 })))
   assert.is(cmds.length, 1)
   assert.is(cmds[0]!.command, writeFileCommand('/etc/app.conf', { mode: '0640', owner: 'app', group: 'adm', validate: 'app --check %s', backup: true }).text)
-  assert.is(cmds[0]!.stdin, 'new\n')
+  assert.is(cmds[0]!.stdin, writeFileStdin(Buffer.from('new\n')).toString())
 })
 
 test('apply: a new file gets 0644 and no backup', async () => {
