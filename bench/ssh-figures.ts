@@ -1,11 +1,11 @@
 // The SSH connection's own figures for npm run bench:engine, against a private
 // sshd on 127.0.0.1 (test/support/sshd.ts): what test/integration/ssh.test.ts
 // once asserted as elapsed times, measured here instead. Nothing here asserts.
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, startSshd, type TestSshd } from '../test/support/sshd.ts'
+import { freePort, processesRunning, startSshd, type TestSshd } from '../test/support/sshd.ts'
 import { Host } from '../src/host.ts'
 import { SshConnection } from '../src/connection/ssh.ts'
 import { resolveSshTarget } from '../src/connection/ssh-options.ts'
@@ -31,19 +31,6 @@ function connection(server: { port: number; clientKey: string; knownHosts: strin
   )
 }
 
-/** How many processes on this machine have a command line starting with `prefix` (the sshd is local). */
-function processesRunning(prefix: string): number {
-  let n = 0
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').startsWith(prefix)) n++
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return n
-}
 
 async function rejects(p: Promise<unknown>): Promise<void> {
   try {

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startSshd, type TestSshd } from '../support/sshd.ts'
-import { playbook, type Playbook } from '../../src/playbook.ts'
+import type { Playbook } from '../../src/playbook.ts'
+import { runPlaybook, sshdInventory } from '../support/playbook-run.ts'
 import { copy, file, template } from '../../src/resources/index.ts'
 
 const test = needing('ssh-tests', uvuTest, 'hardening-check.test.ts')
@@ -31,30 +32,8 @@ test.after.each(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-function inventory(): string {
-  const path = join(dir, 'hosts.yml')
-  writeFileSync(
-    path,
-    `all:
-  vars:
-    ansible_host: 127.0.0.1
-    ansible_port: ${sshd.port}
-    ansible_user: root
-    ansible_ssh_private_key_file: ${sshd.clientKey}
-    berth_known_hosts_file: ${sshd.knownHosts}
-  hosts:
-    web1:
-`,
-  )
-  return path
-}
-
-async function run(argv: string[], body: (pb: Playbook) => Promise<void>) {
-  let out = ''
-  let err = ''
-  const code = await playbook('check', body, { argv, out: (t) => void (out += t), err: (t) => void (err += t), setExitCode: false, sshConfigPath: join(dir, 'no-ssh-config') })
-  return { code, out, err }
-}
+const inventory = (): string => sshdInventory(dir, sshd, ['web1'])
+const run = (argv: string[], body: (pb: Playbook) => Promise<void>) => runPlaybook(argv, body, 'check')
 
 const motd = (path: string) => template({ path, src: 'motd.ejs', vars: { hostname: 'web1', admins: [], raw: 'r' }, templatesDir })
 

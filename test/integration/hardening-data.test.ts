@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSshd, type TestSshd } from '../support/sshd.ts'
 import { CountingConnection } from '../support/counting-connection.ts'
-import { playbook, type Playbook } from '../../src/playbook.ts'
+import type { Playbook } from '../../src/playbook.ts'
+import { runPlaybook, sshdInventory, sshdVars } from '../support/playbook-run.ts'
 import { copy, command } from '../../src/resources/index.ts'
 import { Host } from '../../src/host.ts'
 import { SshConnection } from '../../src/connection/ssh.ts'
@@ -37,40 +38,10 @@ test.after.each(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const sshVars = () => ({
-  ansible_host: '127.0.0.1',
-  ansible_port: sshd.port,
-  ansible_user: 'root',
-  ansible_ssh_private_key_file: sshd.clientKey,
-  berth_known_hosts_file: sshd.knownHosts,
-})
+const sshVars = () => sshdVars(sshd)
 
-function inventory(): string {
-  const path = join(dir, 'hosts.yml')
-  const v = sshVars()
-  writeFileSync(
-    path,
-    `all:
-  vars:
-    ansible_host: ${v.ansible_host}
-    ansible_port: ${v.ansible_port}
-    ansible_user: root
-    ansible_ssh_private_key_file: ${v.ansible_ssh_private_key_file}
-    berth_known_hosts_file: ${v.berth_known_hosts_file}
-  hosts:
-    web1:
-    web2:
-`,
-  )
-  return path
-}
-
-async function run(argv: string[], body: (pb: Playbook) => Promise<void>) {
-  let out = ''
-  let err = ''
-  const code = await playbook('hardening', body, { argv, out: (t) => void (out += t), err: (t) => void (err += t), setExitCode: false, sshConfigPath: join(dir, 'no-ssh-config') })
-  return { code, out, err }
-}
+const inventory = (): string => sshdInventory(dir, sshd, ['web1', 'web2'])
+const run = (argv: string[], body: (pb: Playbook) => Promise<void>) => runPlaybook(argv, body, 'hardening')
 
 const MANY = 1000
 const manyFiles = (root: string, label: string) => Array.from({ length: MANY }, (_, i) => copy({ path: join(root, `f${i}`), content: `${label} ${i}\n` }))

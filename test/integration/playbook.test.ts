@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, mkdirSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSshd, type TestSshd } from '../support/sshd.ts'
-import { playbook, type Playbook } from '../../src/playbook.ts'
+import type { Playbook } from '../../src/playbook.ts'
+import { runPlaybook } from '../support/playbook-run.ts'
 import { copy, file, lineInFile, command } from '../../src/resources/index.ts'
 import { defineRole } from '../../src/role.ts'
 import { encryptVault } from '../../src/inventory/vault.ts'
@@ -61,12 +62,7 @@ ${extraHosts}`,
   return path
 }
 
-async function run(argv: string[], body: (pb: Playbook) => Promise<void>) {
-  let out = ''
-  let err = ''
-  const code = await playbook('test', body, { argv, out: (t) => void (out += t), err: (t) => void (err += t), setExitCode: false, sshConfigPath: join(dir, 'no-ssh-config') })
-  return { code, out, err }
-}
+const run = (argv: string[], body: (pb: Playbook) => Promise<void>) => runPlaybook(argv, body)
 
 const site = (root: string) => async (pb: Playbook) => {
   await pb.play('site', 'all', (h) => [

@@ -2,7 +2,7 @@
 import { test as uvuTest } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { connect as tcpConnect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,7 +10,7 @@ import { SshConnection } from '../../src/connection/ssh.ts'
 import { resolveSshTarget, type SshTarget } from '../../src/connection/ssh-options.ts'
 import { fingerprintSha256 } from '../../src/connection/known-hosts.ts'
 import { HostKeyError, UnreachableError } from '../../src/errors.ts'
-import { freePort, startSshd, type TestSshd } from '../support/sshd.ts'
+import { freePort, processesRunning, startSshd, type TestSshd } from '../support/sshd.ts'
 import { needing } from '../support/needs.ts'
 
 const test = needing('ssh-tests', uvuTest, 'ssh.test.ts')
@@ -86,19 +86,6 @@ async function eventually(what: string, probe: () => boolean | Promise<boolean>,
   }
 }
 
-/** How many processes on this machine (the test sshd's included) have a command line starting with `prefix`. */
-function processesRunning(prefix: string): number {
-  let n = 0
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').startsWith(prefix)) n++
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return n
-}
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 function accepts(port: number): Promise<boolean> {

@@ -225,3 +225,17 @@ export async function startSshd(opts: SshdOptions = {}): Promise<TestSshd> {
     },
   }
 }
+
+/** How many processes on this machine have a command line starting with `prefix` (the test sshd is local, so its commands count). */
+export function processesRunning(prefix: string): number {
+  let n = 0
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').startsWith(prefix)) n++
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return n
+}
