@@ -81,21 +81,24 @@ export function planPrerequisites(facts: MachineFacts, job: Job): PrerequisitesP
     return { kind: 'install', packages, needs: unique(facts.missing.map((m) => m.need)) }
 
   const unmet = unique([...offLinux, ...wantRoot, ...facts.missing.map((m) => m.need)])
-  const sentences: string[] = []
-  if (offLinux.length > 0) sentences.push(`${offLinux.map((n) => NEEDS[n].what).join('; ')} runs only on Linux, and this is ${facts.system}.`)
-  if (wantRoot.length > 0) sentences.push(`${wantRoot.map((n) => NEEDS[n].what).join('; ')} must run as root.`)
-  if (facts.missing.length > 0) {
-    const tools = unique(facts.missing.map((m) => `\`${m.tool.command}\``)).join(', ')
-    const forWhat = unique(facts.missing.map((m) => NEEDS[m.need].what)).join('; ')
-    sentences.push(`It needs ${tools} for ${forWhat}, and this machine does not have ${facts.missing.length === 1 ? 'it' : 'them'}.`)
-  }
-  const what = `\`${command}\` cannot do all it should here: ${sentences.join(' ')}`
+  // One clause per part that cannot run: what it lacks (Linux, root, tools).
+  const clauses = unmet.map((n) => {
+    const lacks: string[] = []
+    if (offLinux.includes(n)) lacks.push('Linux')
+    if (wantRoot.includes(n)) lacks.push('root')
+    const tools = unique(facts.missing.filter((m) => m.need === n).map((m) => `\`${m.tool.command}\``))
+    if (tools.length > 0) lacks.push(tools.join(', '))
+    return `${NEEDS[n].what} needs ${lacks.join(' and ')}`
+  })
+  const what = `\`${command}\` cannot run all of its parts here: ${clauses.join('; ')}.`
+  const install = `\`sudo ${APT_INSTALL} ${packages.join(' ')}\``
   let todo: string
-  if (!facts.apt && facts.missing.length > 0)
-    todo = `This is ${facts.system}, which has no apt-get: install the equivalent of the Debian packages ${packages.join(', ')} with its own package manager${offLinux.length ? ', or run it on Debian 12 or Ubuntu' : ''}, and run \`${command}\` again.`
-  else if (offLinux.length > 0) todo = `Run it on a Debian 12 or Ubuntu machine or VM, where \`sudo ${command}\` installs what it needs itself.`
-  else if (facts.missing.length > 0)
-    todo = `Run \`sudo ${command}\` (as root it installs them itself with one apt-get line), or install them first with \`sudo ${APT_INSTALL} ${packages.join(' ')}\` and run \`${command}\` again.`
+  if (offLinux.length > 0) todo = `This is ${facts.system}: run it on a Debian 12 or Ubuntu machine or VM, where \`sudo ${command}\` installs what it needs itself.`
+  else if (!facts.apt && facts.missing.length > 0)
+    todo = `This is ${facts.system}, which has no apt-get: install the equivalent of the Debian packages ${packages.join(', ')} with its own package manager, then run \`${wantRoot.length > 0 ? 'sudo ' : ''}${command}\`.`
+  else if (facts.missing.length > 0 && wantRoot.length > 0)
+    todo = `Run \`sudo ${command}\`: as root it installs the missing packages itself with one apt-get line (or install them first with ${install}).`
+  else if (facts.missing.length > 0) todo = `Run \`sudo ${command}\` (as root it installs them itself), or install them with ${install} and run \`${command}\` again.`
   else todo = `Run \`sudo ${command}\`.`
   return { kind: 'cannot', message: `${what} ${todo}`, packages, needs: unmet }
 }
