@@ -239,6 +239,20 @@ export function writeFileCommand(path: string, opts: WriteFileOptions = {}): She
     `s=$(sha256sum < "$tmp")`,
     `[ "\${s%% *}" = "$sum" ] || { got=$(wc -c < "$tmp"); if [ "$got" -ne "$size" ]; then echo "berth: only $got of $size bytes arrived for "${p}" (the connection was cut?); it was not changed" >&2; else echo "berth: the content that arrived for "${p}" does not match its sha256; it was not changed" >&2; fi; exit 5; }`,
   ]
+  steps.push(...placeTempFileSteps(path, opts))
+  steps.push(`trap - EXIT`)
+  return new ShellCommand('set -e; ' + steps.join('; '))
+}
+
+/**
+ * The steps after the content is in "$tmp" (a temp file in PATH's directory):
+ * its mode and owner (the current file's for what is not set), validation, the
+ * backup, and the rename into place. Shared by writeFileCommand and the
+ * runbook, so a file pasted by hand lands exactly as berth writes it.
+ */
+export function placeTempFileSteps(path: string, opts: WriteFileOptions = {}): string[] {
+  const p = quote(path)
+  const steps: string[] = []
   if (opts.mode) steps.push(`chmod ${quote(opts.mode)} "$tmp"`)
   else steps.push(`if [ -e ${p} ]; then chmod --reference=${p} "$tmp"; else chmod 0644 "$tmp"; fi`)
   // Keep the current owner and group for whatever the caller does not set.
@@ -250,8 +264,8 @@ export function writeFileCommand(path: string, opts: WriteFileOptions = {}): She
     steps.push(`{ ${v} ; } >&2 || { echo "validation failed: ${opts.validate.replace(/["\\$`]/g, '\\$&')}" >&2; exit 3; }`)
   }
   if (opts.backup) steps.push(`if [ -e ${p} ]; then cp -p ${p} ${p}."$(date +%Y%m%d%H%M%S)".bak; fi`)
-  steps.push(`mv -f "$tmp" ${p}`, `trap - EXIT`)
-  return new ShellCommand('set -e; ' + steps.join('; '))
+  steps.push(`mv -f "$tmp" ${p}`)
+  return steps
 }
 
 /**

@@ -4,6 +4,8 @@
 //
 // It reads the command line, loads the inventory and vault, runs the plays the
 // script declares, prints the recap, closes every connection and sets the exit code.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { relative } from 'node:path'
 import { ConfigError } from './errors.ts'
 import { Host } from './host.ts'
 import { Redactor } from './secrets.ts'
@@ -15,7 +17,8 @@ import { parseCli, HELP, UsageError, DRIFT_EXIT_CODE, type CliOptions } from './
 import { runPlay, RunLedger, PlayResult, type PlayOptions, type RunSettings } from './runner/play.ts'
 import { isSelected } from './runner/tags.ts'
 import type { BerthEvent } from './report/events.ts'
-import type { Reporter } from './report/reporter.ts'
+import { tee, type Reporter } from './report/reporter.ts'
+import { RunbookReporter, type RunbookHost } from './report/runbook.ts'
 import { JsonReporter } from './report/json.ts'
 import { TextReporter, colorStyles } from './report/text.ts'
 import { describeError, isEngineBug } from './report/describe.ts'
@@ -187,6 +190,7 @@ export async function playbook(name: string, body: (pb: Playbook) => Promise<voi
   let code: number
   let pb: Playbook | undefined
   let cli: CliOptions | undefined
+  let runbook: RunbookReporter | undefined
   let reporter: Reporter = new TextReporter({ color: false, verbosity: 0, timings: false }, opts.err ?? ((t) => void process.stderr.write(t)))
   const onSigint = () => {
     reporter.emit({ kind: 'error', message: 'interrupted: closing connections; run the playbook again to converge' })
@@ -201,6 +205,11 @@ export async function playbook(name: string, body: (pb: Playbook) => Promise<voi
     }
     const color = !cli.json && process.stdout.isTTY === true && !env.NO_COLOR && opts.out === undefined
     reporter = cli.json ? new JsonReporter(out) : new TextReporter({ color, verbosity: cli.verbosity, timings: cli.timings }, out, color ? await colorStyles() : undefined)
+    if (cli.runbook !== undefined && !cli.listHosts && !cli.listTasks) {
+      const invocation = [relative(process.cwd(), process.argv[1] ?? name) || name, ...(opts.argv ?? process.argv.slice(2))].join(' ')
+      runbook = new RunbookReporter({ playbook: name, invocation: redactor.mask(invocation), version: berthVersion() }, (host) => (pb ? runbookHost(pb.inventory, host) : undefined))
+      reporter = tee(reporter, runbook)
+    }
     const passwords = await vaultPasswords(cli, env)
     for (const p of passwords) redactor.add(p.password)
     const extraVars = await parseExtraVars(cli.extraVars, process.cwd(), passwords, redactor)
@@ -235,7 +244,45 @@ export async function playbook(name: string, body: (pb: Playbook) => Promise<voi
   async function finish(c: number): Promise<number> {
     process.removeListener('SIGINT', onSigint)
     await pb?.close()
+    // Also after a failure: the runbook then records what ran up to it.
+    if (runbook && cli?.runbook !== undefined) writeRunbook(cli.runbook, redactor.mask(runbook.markdown()), (t) => (opts.err ?? ((x: string) => void process.stderr.write(x)))(t))
     if (opts.setExitCode !== false) process.exitCode = c
     return c
+  }
+}
+
+/** berth's version, from its package.json. */
+function berthVersion(): string {
+  try {
+    return String((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown }).version ?? 'unknown')
+  } catch {
+    return 'unknown'
+  }
+}
+
+/** How the runbook says to reach a host: its address and login user, and whom berth becomes there. */
+function runbookHost(inventory: Inventory, name: string): RunbookHost | undefined {
+  const vars = inventory.host(name)?.vars
+  if (!vars) return undefined
+  const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined)
+  const port = text(vars.ansible_port)
+  const address = text(vars.ansible_host) ?? name
+  return {
+    address,
+    port: port && port !== '22' ? port : undefined,
+    local: vars.ansible_connection === 'local' || undefined,
+    user: text(vars.ansible_user),
+    become: vars.ansible_become === true || vars.ansible_become === 'true' ? (text(vars.ansible_become_user) ?? 'root') : undefined,
+  }
+}
+
+/** Write the runbook atomically, readable by its owner only (it describes the hosts). */
+function writeRunbook(path: string, markdown: string, warn: (text: string) => void): void {
+  const tmp = `${path}.berth-${process.pid}`
+  try {
+    writeFileSync(tmp, markdown, { mode: 0o600 })
+    renameSync(tmp, path)
+  } catch (e) {
+    warn(`WARNING: could not write the runbook to ${path}: ${(e as Error).message}\n`)
   }
 }

@@ -7,7 +7,7 @@ import type { Fact, FactValues } from '../../src/facts/fact.ts'
 import { fileContentFact, type FileState } from '../../src/facts/file.ts'
 import { exitCodeFact } from '../../src/facts/command.ts'
 import { sh, type ShellCommand } from '../../src/shell.ts'
-import { applyContent, planContent, type ContentPlan } from '../../src/resources/copy.ts'
+import { planContent, type ContentPlan } from '../../src/resources/copy.ts'
 import { runCommands, type CommandsPlan } from '../../src/resources/file.ts'
 import { task, type Plan, type Resource, type Task } from '../../src/resources/resource.ts'
 import { aptCandidateFact, clustersFact, dataDirFact, isPristine, type AptCandidate, type ClusterEntry, type DataDirState } from './cluster-facts.ts'
@@ -154,7 +154,6 @@ export function autoConfWithoutManaged(dataDir: string, managed: ReadonlySet<str
       } }, { owner: 'postgres', group: 'postgres', mode: '0600' })
       return plan.changed && removed.length > 0 ? { ...plan, summary: `remove ALTER SYSTEM overrides of ${removed.join(', ')}` } : plan
     },
-    apply: applyContent,
   }
   return task(res)
 }

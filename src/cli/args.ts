@@ -22,6 +22,8 @@ export interface CliOptions {
   help: boolean
   timings: boolean
   detectDrift: boolean
+  /** Write the run's operations as a Markdown runbook to this file. */
+  runbook: string | undefined
 }
 
 export const DEFAULT_FORKS = 5
@@ -44,6 +46,7 @@ export const HELP = `usage: ./playbooks/NAME.ts [-i INVENTORY]... [options]   (o
       --vault-password-file F read the vault password from F (an executable F is run); or set BERTH_VAULT_PASSWORD
       --timings               per-task wall time in results and the recap
       --detect-drift          with --check: exit ${DRIFT_EXIT_CODE} when anything would change
+      --runbook FILE          write what ran (with --check: what would run) as a Markdown runbook to paste by hand
   -h, --help                  this help
 
 exit codes: 0 ok; 1 error before a host was touched (inventory, variables, options, playbook code);
@@ -77,6 +80,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
         help: { type: 'boolean', short: 'h' },
         timings: { type: 'boolean' },
         'detect-drift': { type: 'boolean' },
+        runbook: { type: 'string' },
       },
     })
   } catch (e) {
@@ -103,5 +107,6 @@ export function parseCli(argv: readonly string[]): CliOptions {
     help: v.help ?? false,
     timings: v.timings ?? false,
     detectDrift: v['detect-drift'] ?? false,
+    runbook: v.runbook,
   }
 }

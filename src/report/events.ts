@@ -1,5 +1,6 @@
 // The event union every formatter consumes. One event per line in `--json`.
 // Every string in an event is masked before it reaches a formatter.
+import type { OperationRecord } from '../operations/record.ts'
 
 export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable'
 
@@ -37,6 +38,8 @@ export interface HostResultEvent {
   durationMs: number
   /** Retries used before this result. */
   attempts?: number | undefined
+  /** The operations the task ran (in --check: would run), in order. */
+  operations?: OperationRecord[] | undefined
 }
 export interface CommandEvent {
   kind: 'command'

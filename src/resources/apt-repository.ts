@@ -4,7 +4,8 @@ import { fileContentFact } from '../facts/file.ts'
 import type { FactValues } from '../facts/fact.ts'
 import type { Host } from '../host.ts'
 import { sh } from '../shell.ts'
-import { applyContent, planContent, type ContentPlan } from './copy.ts'
+import { planContent, type ContentPlan } from './copy.ts'
+import { runOp } from '../operations/operation.ts'
 import { argumentError } from './file.ts'
 import { task, type Plan, type Resource, type Task } from './resource.ts'
 
@@ -90,13 +91,15 @@ export function aptRepository(options: AptRepositoryOptions): Task {
         key: keyPlan,
         sources: sourcesPlan,
         createKeyringDir: !keyState.exists,
+        operations: changed
+          ? [
+              ...(keyState.exists ? [] : [runOp(sh`mkdir -p -m 0755 ${KEYRING_DIR}`)]),
+              ...(keyPlan.operations ?? []),
+              ...(sourcesPlan.operations ?? []),
+              runOp(sh`apt-get update -q`),
+            ]
+          : [],
       }
-    },
-    apply: async (host: Host, plan) => {
-      if (plan.createKeyringDir) await host.$`mkdir -p -m 0755 ${KEYRING_DIR}`
-      await applyContent(host, plan.key)
-      await applyContent(host, plan.sources)
-      await host.$`apt-get update -q`
     },
   }
   return task(res)

@@ -3,7 +3,7 @@
 import { packageBaseName, packagesFact, type PackageStatuses } from '../facts/packages.ts'
 import type { FactValues } from '../facts/fact.ts'
 import { sh, type ShellCommand } from '../shell.ts'
-import { argumentError, runCommands, type CommandsPlan } from './file.ts'
+import { argumentError, withCommandOperations, type CommandsPlan } from './file.ts'
 import { task, type Resource, type Task } from './resource.ts'
 
 export interface AptOptions {
@@ -59,8 +59,7 @@ export function apt(options: AptOptions): Task {
   const res: Resource<AptPlan> = {
     title: `apt ${packages.join(', ')}`,
     facts: () => [probe],
-    plan: (facts: FactValues) => planApt(packages, state, options.updateCache ?? false, facts.get(probe)),
-    apply: (host, plan) => runCommands(host, plan.commands),
+    plan: (facts: FactValues) => withCommandOperations(planApt(packages, state, options.updateCache ?? false, facts.get(probe))),
   }
   return task(res)
 }

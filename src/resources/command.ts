@@ -4,11 +4,11 @@
 // `unless` and `onlyIf` commands must only read.
 import { exitCodeFact, pathExistsFact } from '../facts/command.ts'
 import type { Fact, FactValues } from '../facts/fact.ts'
-import type { Host } from '../host.ts'
 import { Redactor } from '../secrets.ts'
 import { ShellCommand } from '../shell.ts'
 import { argumentError, checkAbsolutePath } from './file.ts'
-import { task, type ApplyOutput, type Plan, type Resource, type Task } from './resource.ts'
+import { task, type Plan, type Resource, type Task } from './resource.ts'
+import { runOp } from '../operations/operation.ts'
 
 export interface CommandOptions {
   /** Skip when this path exists (the command creates it). */
@@ -50,7 +50,7 @@ export function planCommand(command: ShellCommand, options: CommandOptions, guar
   if (guards.removes === false) return skip(`skipped: ${options.removes} does not exist`)
   if (guards.unless === 0) return skip('skipped: the unless command succeeded')
   if (guards.onlyIf !== undefined && guards.onlyIf !== 0) return skip(`skipped: the onlyIf command failed (exit ${guards.onlyIf})`)
-  return { changed: true, summary: `run: ${showCommand(command)}`, command }
+  return { changed: true, summary: `run: ${showCommand(command)}`, command, operations: [runOp(command, { stdin: options.stdin, timeoutMs: options.timeoutMs })] }
 }
 
 export function command(cmd: ShellCommand | string, options: CommandOptions = {}): Task {
@@ -77,13 +77,6 @@ export function command(cmd: ShellCommand | string, options: CommandOptions = {}
         unless: get(facts, unless),
         onlyIf: get(facts, onlyIf),
       }),
-    apply: async (host: Host, plan): Promise<ApplyOutput> => {
-      const run = host.run(plan.command)
-      if (options.stdin !== undefined) run.stdin(options.stdin)
-      if (options.timeoutMs !== undefined) run.timeout(options.timeoutMs)
-      const r = await run
-      return { stdout: r.stdout, stderr: r.stderr, code: r.code }
-    },
   }
   return task(res)
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { dirname } from 'node:path'
 import { BerthError } from '../errors.ts'
 import { countChangedLines } from '../report/diff.ts'
-import { CONTENT_LIMIT, fileContentFact, type FileState } from '../facts/file.ts'
+import { CONTENT_LIMIT, fileContentFact, type FileState, type PresentFile } from '../facts/file.ts'
 import { predict, type Fact, type FactValues } from '../facts/fact.ts'
 import type { Host, WriteFileOptions } from '../host.ts'
 import {
@@ -20,12 +20,13 @@ import {
   describeAttributes,
   directoryFact,
   hasChanges,
-  runCommands,
+  commandOperations,
   type AttributeChanges,
   type DirectoryState,
   type FileAttributes,
 } from './file.ts'
 import { task, type Plan, type Resource, type Task } from './resource.ts'
+import { writeOp, type Operation } from '../operations/operation.ts'
 
 export interface ContentOptions extends FileAttributes {
   /** Run on the candidate file before it replaces the real one; `%s` is its path. */
@@ -115,10 +116,14 @@ export function planContent(path: string, current: FileState, desired: DesiredCo
     return {
       changed: true,
       summary: `create ${path}${describeAttributes(attributes)}${options.sensitive ? ' ' + HIDDEN : ''}${makesParent ? `, and its directory ${dirname(path)}` : ''}`,
-      ...(makesParent ? { predicts: [predict(directoryFact(dirname(path)), 'directory' as DirectoryState)] } : {}),
+      predicts: [
+        ...(makesParent ? [predict(directoryFact(dirname(path)), 'directory' as DirectoryState)] : []),
+        predict(fileContentFact(path), writtenState(after, attributes, undefined)),
+      ],
       diff: diffOf(''),
       path,
       write: { content: after, options: writeOptions(attributes, options, false) },
+      operations: [writeOperation(path, after, writeOptions(attributes, options, false))],
     }
   }
 
@@ -126,7 +131,7 @@ export function planContent(path: string, current: FileState, desired: DesiredCo
   const contentChanged = before ? !before.equals(after) : createHash('sha256').update(after).digest('hex') !== current.sha256
   if (!contentChanged) {
     if (!hasChanges(changes)) return { changed: false, summary: 'content and attributes as wanted', path }
-    return { changed: true, summary: notes.join(', '), path, attributes: changes }
+    return { changed: true, summary: notes.join(', '), path, attributes: changes, operations: commandOperations(attributeCommands(path, changes)) }
   }
   const beforeText = before ? asText(before) : undefined
   const what = options.sensitive
@@ -136,14 +141,17 @@ export function planContent(path: string, current: FileState, desired: DesiredCo
       : beforeText === undefined || afterText === undefined
         ? 'binary content differs'
         : plural(countChangedLines(beforeText, afterText), 'line') + ' changed'
-  // The rewrite replaces the inode: carry the current mode and owner over unless others are wanted.
-  const attributes = { mode: options.mode ?? current.mode, owner: options.owner ?? current.owner, group: options.group ?? current.group }
+  // The rewrite replaces the inode: the write carries the current mode, owner and group over (chmod and
+  // chown --reference, on the host at write time) unless others are wanted.
+  const attributes = { mode: options.mode ?? current.mode, owner: options.owner, group: options.group }
   return {
     changed: true,
     summary: [what, ...notes].join(', '),
     diff: diffOf(beforeText),
+    predicts: [predict(fileContentFact(path), writtenState(after, attributes, current))],
     path,
     write: { content: after, options: writeOptions(attributes, options, options.backup ?? false) },
+    operations: [writeOperation(path, after, writeOptions(attributes, options, options.backup ?? false))],
   }
 }
 
@@ -159,9 +167,31 @@ function writeOptions(attributes: FileAttributes, options: ContentOptions, backu
   }
 }
 
-export async function applyContent(host: Host, plan: ContentPlan): Promise<void> {
-  if (plan.write) await host.writeFile(plan.path, plan.write.content, plan.write.options)
-  else if (plan.attributes) await runCommands(host, attributeCommands(plan.path, plan.attributes))
+/**
+ * What the file's content probe will read once a write lands, for --check: the
+ * tasks after it (an editor of the same file, say) plan on the content this one
+ * would write, not on a file that is not there yet. A new file's owner is the
+ * user berth runs as unless one is set; its ids are not known until then.
+ */
+function writtenState(content: Buffer, attributes: FileAttributes, current: PresentFile | undefined): FileState {
+  return {
+    exists: true,
+    kind: 'file',
+    typeName: content.length === 0 ? 'regular empty file' : 'regular file',
+    mode: attributes.mode ?? current?.mode ?? '0644',
+    uid: current?.uid ?? -1,
+    gid: current?.gid ?? -1,
+    owner: attributes.owner ?? current?.owner ?? '?',
+    group: attributes.group ?? current?.group ?? '?',
+    size: content.length,
+    sha256: createHash('sha256').update(content).digest('hex'),
+    content: content.length <= CONTENT_LIMIT ? content : undefined,
+  }
+}
+
+/** The write operation for content and its attributes, in one atomic write. */
+function writeOperation(path: string, content: Buffer, o: WriteFileOptions): Operation {
+  return writeOp(path, content, { mode: o.mode, owner: o.owner, group: o.group, validate: o.validate, backup: o.backup, sensitive: o.sensitive, makeParents: o.makeParents })
 }
 
 /** Check the options every content resource shares. */
@@ -186,7 +216,6 @@ export function contentResource(title: string, path: string, desired: DesiredCon
     facts: () => [probe, parent],
     // Pure plans in tests may leave the directory out: then it is not checked.
     plan: (facts: FactValues) => planContent(path, facts.get(probe), desired, options, facts.has?.(parent) === false ? undefined : facts.get(parent)),
-    apply: applyContent,
   }
 }
 

@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url'
 import { BerthError, ConfigError, callSiteOutside } from '../errors.ts'
 import { fileFact, normalizeMode, type FileState, type PresentFile } from '../facts/file.ts'
 import { fact, predict, type Fact, type FactValues, type Prediction, type ProbeOutput } from '../facts/fact.ts'
-import type { Host } from '../host.ts'
 import { andThen, quote, sh, ShellCommand } from '../shell.ts'
 import { task, type Plan, type Resource, type Task } from './resource.ts'
+import { runOp, type Operation } from '../operations/operation.ts'
+import type { Host } from '../host.ts'
 
 const ENGINE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -147,8 +148,19 @@ function directoriesMade(path: string): Prediction[] {
   return out
 }
 
+/** Run commands in one exec, for code not moved to operations yet (the PostgreSQL roles' steps). */
 export async function runCommands(host: Host, commands: readonly ShellCommand[]): Promise<void> {
   if (commands.length > 0) await host.run(andThen(...commands))
+}
+
+/** A list of commands as operations: one command joined with &&, so they cost one exec (none when empty). */
+export function commandOperations(commands: readonly ShellCommand[]): Operation[] {
+  return commands.length > 0 ? [runOp(andThen(...commands))] : []
+}
+
+/** A CommandsPlan with its commands as its operations (what the executor runs). */
+export function withCommandOperations<P extends CommandsPlan>(plan: P): P {
+  return { ...plan, operations: plan.changed ? commandOperations(plan.commands) : [] }
 }
 
 export type FileResourceState = 'file' | 'directory' | 'absent' | 'link' | 'touch'
@@ -195,8 +207,7 @@ export function file(options: FileOptions): Task {
   const res: Resource<CommandsPlan> = {
     title: `file ${path}`,
     facts: () => [probe],
-    plan: (facts: FactValues) => planFile(path, state, attributes, target, facts.get(probe)),
-    apply: async (host, plan) => runCommands(host, plan.commands),
+    plan: (facts: FactValues) => withCommandOperations(planFile(path, state, attributes, target, facts.get(probe))),
   }
   return task(res)
 }

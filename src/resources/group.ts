@@ -3,7 +3,7 @@
 import { groupFact, type GroupAccount } from '../facts/users.ts'
 import type { FactValues } from '../facts/fact.ts'
 import { sh, type ShellCommand } from '../shell.ts'
-import { argumentError, runCommands, type CommandsPlan } from './file.ts'
+import { argumentError, withCommandOperations, type CommandsPlan } from './file.ts'
 import { task, type Resource, type Task } from './resource.ts'
 
 export interface GroupOptions {
@@ -54,8 +54,7 @@ export function group(options: GroupOptions): Task {
   const res: Resource<CommandsPlan> = {
     title: `group ${name}`,
     facts: () => [probe],
-    plan: (facts: FactValues) => planGroup({ name, gid, system: options.system, state }, facts.get(probe)),
-    apply: (host, plan) => runCommands(host, plan.commands),
+    plan: (facts: FactValues) => withCommandOperations(planGroup({ name, gid, system: options.system, state }, facts.get(probe))),
   }
   return task(res)
 }

@@ -17,8 +17,8 @@ import type { Fact, FactValues } from '../facts/fact.ts'
 import { escapeMountField, mountsFact, parseMountLine, pathIdentityFact, type MountEntry, type PathIdentity } from '../facts/mounts.ts'
 import type { Host } from '../host.ts'
 import { sh, type ShellCommand } from '../shell.ts'
-import { applyContent, planContent, type ContentPlan } from './copy.ts'
-import { argumentError, checkAbsolutePath, runCommands } from './file.ts'
+import { planContent, type ContentPlan } from './copy.ts'
+import { argumentError, checkAbsolutePath, commandOperations } from './file.ts'
 import { insertLines, joinLines, splitLines, type Line } from './line-in-file.ts'
 import { task, type Plan, type Resource, type Task } from './resource.ts'
 
@@ -150,13 +150,8 @@ export function planMount(wanted: MountEntry, state: MountState, fstabPath: stri
     fstab: fstab?.changed ? fstab : undefined,
     before,
     after,
+    operations: [...commandOperations(before), ...(fstab?.changed ? (fstab.operations ?? []) : []), ...commandOperations(after)],
   }
-}
-
-export async function applyMount(host: Host, plan: MountPlan): Promise<void> {
-  await runCommands(host, plan.before)
-  if (plan.fstab) await applyContent(host, plan.fstab)
-  await runCommands(host, plan.after)
 }
 
 const STATES: readonly MountState[] = ['mounted', 'unmounted', 'present', 'absent']
@@ -190,7 +185,6 @@ export function mount(options: MountOptions): Task {
         pathIdentity: facts.get(pathFact),
         srcIdentity: srcFact ? facts.get(srcFact) : undefined,
       }),
-    apply: applyMount,
   }
   return task(res)
 }

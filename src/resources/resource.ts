@@ -6,6 +6,7 @@ import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Host } from '../host.ts'
 import type { Fact, FactValues, Prediction } from '../facts/fact.ts'
+import type { Operation } from '../operations/operation.ts'
 import { callSiteOutside } from '../errors.ts'
 
 // The engine's own folder: call sites are looked up outside it (playbook or role code).
@@ -25,6 +26,11 @@ export interface Plan {
   diff?: ContentDiff | undefined
   /** In --check: what facts will read once this plan is applied (a directory made), for the tasks after it. */
   predicts?: readonly Prediction[] | undefined
+  /**
+   * What applying the plan does, as data: the executor runs these (and the
+   * runbook prints them) instead of calling the resource's apply().
+   */
+  operations?: readonly Operation[] | undefined
 }
 
 /** What an apply (or a command) produced, for later code in the playbook. */
@@ -48,8 +54,11 @@ export interface Resource<P extends Plan = Plan> {
    * this instead of facts() and plan().
    */
   check?(host: Host): Promise<P>
-  /** Mutate the host so that the plan holds; never called in check mode. */
-  apply(host: Host, plan: P): Promise<ApplyOutput | void>
+  /**
+   * Mutate the host so that the plan holds; never called in check mode. Only for
+   * resources whose plans carry no `operations` yet (those run through the executor).
+   */
+  apply?(host: Host, plan: P): Promise<ApplyOutput | void>
 }
 
 export interface Handler {

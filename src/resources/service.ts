@@ -5,7 +5,7 @@ import { BerthError } from '../errors.ts'
 import { unitFact, type UnitState } from '../facts/systemd.ts'
 import type { FactValues } from '../facts/fact.ts'
 import { sh, type ShellCommand } from '../shell.ts'
-import { argumentError, runCommands, type CommandsPlan } from './file.ts'
+import { argumentError, withCommandOperations, type CommandsPlan } from './file.ts'
 import { task, type Resource, type Task } from './resource.ts'
 
 export interface ServiceOptions {
@@ -66,8 +66,7 @@ export function service(options: ServiceOptions): Task {
   const res: Resource<CommandsPlan> = {
     title: `service ${name}`,
     facts: () => [probe],
-    plan: (facts: FactValues) => planService(name, options.state, options.enabled, facts.get(probe)),
-    apply: (host, plan) => runCommands(host, plan.commands),
+    plan: (facts: FactValues) => withCommandOperations(planService(name, options.state, options.enabled, facts.get(probe))),
   }
   return task(res)
 }
@@ -77,8 +76,7 @@ function always(title: string, summary: string, command: ShellCommand): Task {
   const res: Resource<CommandsPlan> = {
     title,
     facts: () => [],
-    plan: () => ({ changed: true, summary, commands: [command] }),
-    apply: (host, plan) => runCommands(host, plan.commands),
+    plan: () => withCommandOperations({ changed: true, summary, commands: [command] }),
   }
   return task(res)
 }

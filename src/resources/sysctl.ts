@@ -6,8 +6,8 @@ import type { FactValues } from '../facts/fact.ts'
 import { normalizeSysctlName, normalizeSysctlValue, sysctlFact } from '../facts/sysctl.ts'
 import type { Host } from '../host.ts'
 import { sh, type ShellCommand } from '../shell.ts'
-import { applyContent, planContent, type ContentPlan } from './copy.ts'
-import { argumentError, checkAbsolutePath, runCommands } from './file.ts'
+import { planContent, type ContentPlan } from './copy.ts'
+import { argumentError, checkAbsolutePath, commandOperations } from './file.ts'
 import { insertLines, joinLines, splitLines, type Line } from './line-in-file.ts'
 import { task, type Plan, type Resource, type Task } from './resource.ts'
 
@@ -64,7 +64,14 @@ export function planSysctl(name: string, value: string, filePath: string, file: 
     notes.push(`${key} ${live} -> ${normalizeSysctlValue(value)}`)
   }
   const changed = filePlan.changed || commands.length > 0
-  return { changed, summary: changed ? notes.join('; ') : `${key} = ${normalizeSysctlValue(value)}`, diff: filePlan.diff, file: filePlan.changed ? filePlan : undefined, commands }
+  return {
+    changed,
+    summary: changed ? notes.join('; ') : `${key} = ${normalizeSysctlValue(value)}`,
+    diff: filePlan.diff,
+    file: filePlan.changed ? filePlan : undefined,
+    commands,
+    operations: [...(filePlan.changed ? (filePlan.operations ?? []) : []), ...commandOperations(commands)],
+  }
 }
 
 export function sysctl(options: SysctlOptions): Task {
@@ -83,10 +90,6 @@ export function sysctl(options: SysctlOptions): Task {
     title: `sysctl ${key}`,
     facts: () => (apply ? [fileFact, liveFact] : [fileFact]),
     plan: (facts: FactValues) => planSysctl(key, value, file, facts.get(fileFact), apply ? facts.get(liveFact) : null),
-    apply: async (host: Host, plan) => {
-      if (plan.file) await applyContent(host, plan.file)
-      await runCommands(host, plan.commands)
-    },
   }
   return task(res)
 }

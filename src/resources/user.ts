@@ -4,7 +4,7 @@
 import { userFact, type UserAccount } from '../facts/users.ts'
 import type { FactValues } from '../facts/fact.ts'
 import { sh } from '../shell.ts'
-import { argumentError, checkAbsolutePath, runCommands, type CommandsPlan } from './file.ts'
+import { argumentError, checkAbsolutePath, withCommandOperations, type CommandsPlan } from './file.ts'
 import { checkAccountName, checkId } from './group.ts'
 import { task, type Resource, type Task } from './resource.ts'
 
@@ -113,8 +113,7 @@ export function user(options: UserOptions): Task {
   const res: Resource<CommandsPlan> = {
     title: `user ${wanted.name}`,
     facts: () => [probe],
-    plan: (facts: FactValues) => planUser(wanted, facts.get(probe)),
-    apply: (host, plan) => runCommands(host, plan.commands),
+    plan: (facts: FactValues) => withCommandOperations(planUser(wanted, facts.get(probe))),
   }
   return task(res)
 }

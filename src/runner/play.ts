@@ -8,6 +8,7 @@ import { emptyCounts, tally, type Outcome } from './host-counts.ts'
 import { describeError } from '../report/describe.ts'
 import { BerthError } from '../errors.ts'
 import { formatDiff } from '../report/diff.ts'
+import { recordOf } from '../operations/record.ts'
 import { mapLimit } from './limit.ts'
 import { isSelected, type TagSelection } from './tags.ts'
 import { hostState, runTask, type HostState, type TaskRunResult } from './tasks.ts'
@@ -216,6 +217,8 @@ function record(
     error: r.error ? describeTaskError(r.error, r.definedAt, settings.verbosity) : undefined,
     durationMs: Math.round(r.durationMs),
     attempts: r.attempts > 1 ? r.attempts : undefined,
+    // What ran (or, in --check, would run): the runbook is written from these.
+    operations: r.plan?.changed && r.plan.operations ? r.plan.operations.map(recordOf) : undefined,
   })
 }
 

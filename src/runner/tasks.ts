@@ -10,7 +10,8 @@
 import type { Host } from '../host.ts'
 import { FactMap, predictionsOf } from '../facts/fact.ts'
 import { gather } from '../facts/gather.ts'
-import { UnreachableError } from '../errors.ts'
+import { BerthError, UnreachableError } from '../errors.ts'
+import { execute } from '../operations/execute.ts'
 import type { ApplyOutput, Handler, Plan, Task } from '../resources/resource.ts'
 import type { Status } from '../report/events.ts'
 
@@ -74,11 +75,15 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
 
   const retries = task.options.retries ?? 0
   let lastError: Error | undefined
+  // The plan of the last attempt, when planning got that far: a failed task's record says what it tried.
+  let lastPlan: Plan | undefined
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     try {
+      lastPlan = undefined
       const plan = await planTask(state, task, opts.ahead, opts.check)
+      lastPlan = plan
       if (!plan.changed) return result('ok', { plan, attempts: attempt })
-      if (task.options.readOnly) return result('ok', { plan, output: (await task.resource.apply(host, plan)) ?? undefined, attempts: attempt })
+      if (task.options.readOnly) return result('ok', { plan, output: await applyPlan(host, task, plan), attempts: attempt })
       if (opts.check && !task.options.checkModeRuns) {
         // Later tasks plan against what this change would leave (a directory made, say).
         for (const { fact, value } of predictionsOf(plan)) {
@@ -91,7 +96,7 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
       }
       state.facts = undefined
       state.window = 1
-      const output = (await task.resource.apply(host, plan)) ?? undefined
+      const output = await applyPlan(host, task, plan)
       for (const h of task.options.notify ?? []) state.notified.add(h)
       return result('changed', { plan, output, attempts: attempt })
     } catch (e) {
@@ -106,7 +111,14 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
     }
   }
   if (!task.options.ignoreErrors) state.failed = true
-  return result('failed', { error: lastError, attempts: retries + 1 })
+  return result('failed', { error: lastError, plan: lastPlan, attempts: retries + 1 })
+}
+
+/** A plan's operations through the executor; a resource not moved to operations yet, through its apply(). */
+export async function applyPlan(host: Host, task: Task, plan: Plan): Promise<ApplyOutput | undefined> {
+  if (plan.operations) return execute(host, plan.operations)
+  if (!task.resource.apply) throw new BerthError(`${task.name}: its plan has neither operations nor an apply()`, { hint: 'a bug in the resource' })
+  return (await task.resource.apply(host, plan)) ?? undefined
 }
 
 async function planTask(state: HostState, task: Task, ahead: readonly Task[], check: boolean): Promise<Plan> {

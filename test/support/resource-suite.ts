@@ -18,6 +18,7 @@ import { gather } from '../../src/facts/gather.ts'
 import { Host } from '../../src/host.ts'
 import { sh } from '../../src/shell.ts'
 import type { ApplyOutput, Plan, Task } from '../../src/resources/resource.ts'
+import { applyPlan } from '../../src/runner/tasks.ts'
 import {
   blockInFile,
   command,
@@ -74,7 +75,7 @@ export function resourceSuite(label: string, open: () => Promise<SuiteHost>, nee
   /** Run one task as the runner would; the second plan must find nothing to do. */
   async function converge(t: Task): Promise<{ plan: Plan; output: ApplyOutput | void }> {
     const plan = await planNow(t)
-    const output = plan.changed ? await t.resource.apply(host, plan) : undefined
+    const output = plan.changed ? await applyPlan(host, t, plan) : undefined
     const again = await planNow(t)
     assert.is(again.changed, false, `${t.name}: second plan still wants: ${again.summary}`)
     return { plan, output }
@@ -139,7 +140,7 @@ export function resourceSuite(label: string, open: () => Promise<SuiteHost>, nee
     const rejected = copy({ path, content: 'broken\n', validate: 'grep -q = %s' })
     const plan = await planNow(rejected)
     try {
-      await rejected.resource.apply(host, plan)
+      await applyPlan(host, rejected, plan)
       assert.unreachable()
     } catch (e) {
       assert.match((e as Error).message, /validation failed/)

@@ -7,6 +7,7 @@ import type { FileState } from '../../../src/facts/file.ts'
 import { Host, writeFileCommand, writeFileStdin } from '../../../src/host.ts'
 import { aptRepository, sourcesFile } from '../../../src/resources/apt-repository.ts'
 import type { Task } from '../../../src/resources/resource.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const KEY = '-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBE6XR8IBEACVdDKT2HEH1IyHzXkb4nIWAY7echjRxo7MTcj4vbXAyBKOfjja\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----'
 const pgdg = () =>
@@ -40,7 +41,7 @@ test('fresh host: key dir, key, sources, then apt-get update', async () => {
   assert.is(plan.summary, 'key: create /etc/apt/keyrings/pgdg.asc (0644 root:root); sources: create /etc/apt/sources.list.d/pgdg.sources (0644 root:root); apt-get update')
   assert.equal(plan.diff, { path: '/etc/apt/sources.list.d/pgdg.sources', before: '', after: SOURCES })
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), plan)
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   assert.equal(fake.commands.map((c) => c.command), [
     'mkdir -p -m 0755 /etc/apt/keyrings',
     writeFileCommand('/etc/apt/keyrings/pgdg.asc', { mode: '0644', owner: 'root', group: 'root' }).text,
@@ -57,7 +58,7 @@ test('converged: no change; only the sources changed: one write and the update',
   const plan = planOf(t, fileWith(KEY + '\n'), fileWith(SOURCES.replace('main', 'main 15')))
   assert.is(plan.summary, 'sources: 1 line changed; apt-get update')
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), plan)
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   assert.is(fake.commands.length, 2)
   assert.is(fake.commands[1]!.command, 'apt-get update -q')
 })

@@ -6,12 +6,13 @@ import { parseDpkgQuery } from '../../../src/facts/packages.ts'
 import { Host } from '../../../src/host.ts'
 import { apt } from '../../../src/resources/apt.ts'
 import type { Plan, Task } from '../../../src/resources/resource.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const dpkg = (stdout: string) => parseDpkgQuery({ code: 1, stdout, stderr: '' })
 const planOf = (t: Task, stdout: string) => t.resource.plan(factValues([[t.resource.facts()[0]!, dpkg(stdout)]]))
 async function commandsOf(t: Task, plan: Plan) {
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), plan)
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   return fake.commands.map((c) => c.command)
 }
 

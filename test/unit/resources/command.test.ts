@@ -10,6 +10,7 @@ import { secret } from '../../../src/secrets.ts'
 import { sh } from '../../../src/shell.ts'
 import { command } from '../../../src/resources/command.ts'
 import type { Task } from '../../../src/resources/resource.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const planOf = (t: Task, ...values: unknown[]) => t.resource.plan(factValues(t.resource.facts().map((f, i) => [f as Fact<unknown>, values[i]])))
 
@@ -41,7 +42,7 @@ test('apply runs the command once with stdin and returns its output', async () =
   const fake = new FakeConnection().on('psql', { code: 0, stdout: 'ok\n', stderr: 'notice\n' })
   const host = new Host({ name: 'h1', address: 'h1', connection: fake })
   const t = command(sh`psql -f -`, { stdin: 'select 1;' })
-  const out = await t.resource.apply(host, planOf(t))
+  const out = await applyPlan(host, t, planOf(t))
   assert.equal(out, { stdout: 'ok\n', stderr: 'notice\n', code: 0 })
   assert.equal(fake.commands, [{ command: 'psql -f -', stdin: 'select 1;' }])
 })
@@ -51,7 +52,7 @@ test('apply: a failing command rejects with CommandError', async () => {
   const host = new Host({ name: 'h1', address: 'h1', connection: fake })
   const t = command('false')
   try {
-    await t.resource.apply(host, planOf(t))
+    await applyPlan(host, t, planOf(t))
     assert.unreachable()
   } catch (e) {
     assert.instance(e, CommandError)

@@ -53,7 +53,8 @@ test('plan: a new file in an existing directory is a create; removing a line fro
   for (const t of [lineInFile({ path: '/srv/nowhere/x', line: 'x', create: true }), blockInFile({ path: '/srv/nowhere/x', block: 'b', create: true })]) {
     const plan = planWith(t, 'absent')()
     assert.match(plan.summary ?? '', /^create \/srv\/nowhere\/x \(0644\), and its directory \/srv\/nowhere$/)
-    assert.equal(plan.predicts?.map((p) => p.value), ['directory'])
+    assert.equal(plan.predicts?.[0]?.value, 'directory')
+    assert.equal(plan.predicts?.[1]?.fact.key, 'file+content:/srv/nowhere/x', 'and the file as it will be written')
   }
   assert.throws(planWith(lineInFile({ path: '/etc/passwd/x', line: 'x', create: true }), 'other'), /its directory \/etc\/passwd is not a directory/)
 })

@@ -8,6 +8,7 @@ import type { FileState, PresentFile } from '../../../src/facts/file.ts'
 import { Host, writeFileCommand, writeFileStdin } from '../../../src/host.ts'
 import { copy, countChangedLines, type ContentPlan } from '../../../src/resources/copy.ts'
 import type { Plan, Task } from '../../../src/resources/resource.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 const withContent = (content: string | Buffer, over: Partial<PresentFile> = {}): PresentFile => {
@@ -20,7 +21,7 @@ const planOf = (t: Task, state: FileState) => t.resource.plan(factValues([[t.res
 
 async function run(t: Task, plan: Plan) {
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), plan)
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   return fake.commands
 }
 
@@ -64,7 +65,9 @@ test('apply: one atomic write with content, mode and owner, carrying current att
   const t = copy({ path: '/etc/app.conf', content: 'new\n', group: 'adm', validate: 'app --check %s', backup: true })
   const cmds = await run(t, planOf(t, withContent('old\n', { mode: '0640', owner: 'app', uid: 999 })))
   assert.is(cmds.length, 1)
-  assert.is(cmds[0]!.command, writeFileCommand('/etc/app.conf', { mode: '0640', owner: 'app', group: 'adm', validate: 'app --check %s', backup: true }).text)
+  assert.is(cmds[0]!.command, writeFileCommand('/etc/app.conf', { mode: '0640', group: 'adm', validate: 'app --check %s', backup: true }).text)
+  // The owner is carried over on the host (chown --reference), as it is at the moment of the write.
+  assert.match(cmds[0]!.command, /chown --reference=\/etc\/app\.conf "\$tmp"/)
   assert.is(cmds[0]!.stdin, writeFileStdin(Buffer.from('new\n')).toString())
 })
 

@@ -7,6 +7,7 @@ import type { FileState, PresentFile } from '../../../src/facts/file.ts'
 import { Host } from '../../../src/host.ts'
 import { file } from '../../../src/resources/file.ts'
 import type { Plan, Task } from '../../../src/resources/resource.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const present = (over: Partial<PresentFile> = {}): PresentFile => ({
   exists: true,
@@ -28,7 +29,7 @@ const planOf = (t: Task, state: FileState): Plan => t.resource.plan(factValues([
 
 async function commandsOf(t: Task, plan: Plan): Promise<string[]> {
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), plan)
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   return fake.commands.map((c) => c.command)
 }
 

@@ -6,11 +6,12 @@ import type { GroupAccount } from '../../../src/facts/users.ts'
 import { Host } from '../../../src/host.ts'
 import { group } from '../../../src/resources/group.ts'
 import type { Plan, Task } from '../../../src/resources/resource.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const planOf = (t: Task, g: GroupAccount | undefined) => t.resource.plan(factValues([[t.resource.facts()[0]!, g]]))
 async function commandsOf(t: Task, plan: Plan) {
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), plan)
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   return fake.commands.map((c) => c.command)
 }
 const harbor: GroupAccount = { name: 'harbor', gid: 10000, members: [] }

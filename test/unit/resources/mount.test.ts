@@ -8,6 +8,7 @@ import { parseMounts, type PathIdentity } from '../../../src/facts/mounts.ts'
 import { Host, writeFileCommand } from '../../../src/host.ts'
 import { deviceFile, editFstab, mount, type MountPlan } from '../../../src/resources/mount.ts'
 import type { Task } from '../../../src/resources/resource.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const fileWith = (text: string): FileState => {
   const content = Buffer.from(text)
@@ -26,7 +27,7 @@ function planOf(t: Task, fstab: FileState, mounts: string, pathId?: PathIdentity
 }
 async function commandsOf(t: Task, plan: MountPlan) {
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), plan)
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   return fake.commands.map((c) => c.command)
 }
 const bind = (state: 'mounted' | 'unmounted' | 'present' | 'absent') => mount({ path: '/mnt/b', src: '/srv/a', fstype: 'none', opts: 'bind', state, fstab: '/tmp/fstab' })
@@ -38,7 +39,7 @@ test('mounted, nothing yet: fstab line, then mkdir and mount', async () => {
   assert.is(plan.summary, '/tmp/fstab: 1 line changed; mount /mnt/b')
   assert.equal(plan.diff, { path: '/tmp/fstab', before: '# fstab\n', after: `# fstab\n${BIND_LINE}\n` })
   assert.equal(await commandsOf(t, plan), [
-    writeFileCommand('/tmp/fstab', { mode: '0644', owner: 'root', group: 'root' }).text,
+    writeFileCommand('/tmp/fstab', { mode: '0644' }).text,
     'mkdir -p -- /mnt/b && mount -t none -o bind -- /srv/a /mnt/b',
   ])
 })

@@ -6,12 +6,13 @@ import type { UnitState } from '../../../src/facts/systemd.ts'
 import { Host } from '../../../src/host.ts'
 import { daemonReload, reloadService, restartService, service } from '../../../src/resources/service.ts'
 import type { Plan, Task } from '../../../src/resources/resource.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const unit = (activeState: string, unitFileState: string, loadState = 'loaded'): UnitState => ({ activeState, unitFileState, loadState })
 const planOf = (t: Task, u: UnitState) => t.resource.plan(factValues([[t.resource.facts()[0]!, u]]))
 async function commandsOf(t: Task, plan: Plan) {
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), plan)
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   return fake.commands.map((c) => c.command)
 }
 

@@ -7,6 +7,7 @@ import type { FileState } from '../../../src/facts/file.ts'
 import { Host, writeFileCommand } from '../../../src/host.ts'
 import { editSysctl, sysctl } from '../../../src/resources/sysctl.ts'
 import type { Plan, Task } from '../../../src/resources/resource.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const fileWith = (text: string): FileState => {
   const content = Buffer.from(text)
@@ -15,7 +16,7 @@ const fileWith = (text: string): FileState => {
 const planOf = (t: Task, ...values: unknown[]) => t.resource.plan(factValues(t.resource.facts().map((f, i) => [f as Fact<unknown>, values[i]])))
 async function commandsOf(t: Task, plan: Plan) {
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), plan)
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   return fake.commands.map((c) => c.command)
 }
 

@@ -6,6 +6,7 @@ import type { UserAccount } from '../../../src/facts/users.ts'
 import { Host } from '../../../src/host.ts'
 import { user } from '../../../src/resources/user.ts'
 import type { Plan, Task } from '../../../src/resources/resource.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const pg = (over: Partial<UserAccount> = {}): UserAccount => ({
   name: 'postgres',
@@ -20,7 +21,7 @@ const pg = (over: Partial<UserAccount> = {}): UserAccount => ({
 const planOf = (t: Task, u: UserAccount | undefined) => t.resource.plan(factValues([[t.resource.facts()[0]!, u]]))
 async function commandsOf(t: Task, plan: Plan) {
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), plan)
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   return fake.commands.map((c) => c.command)
 }
 

@@ -4,6 +4,7 @@ import { FakeConnection } from '../../../src/connection/fake.ts'
 import { BerthError } from '../../../src/errors.ts'
 import { Host } from '../../../src/host.ts'
 import { connectProbe, isLocalAddress, waitFor } from '../../../src/resources/wait-for.ts'
+import { applyPlan } from '../../../src/runner/tasks.ts'
 
 const CLOSED = 'LISTEN 0      128       0.0.0.0:2024  0.0.0.0:*\n'
 const OPEN = CLOSED + 'LISTEN 0      244     127.0.0.1:5432  0.0.0.0:*\n'
@@ -80,7 +81,7 @@ test('read-only: no facts, apply does nothing', async () => {
   const t = waitFor({ port: 80 })
   assert.equal(t.resource.facts(), [])
   const fake = new FakeConnection()
-  await t.resource.apply(new Host({ name: 'h1', address: 'h1', connection: fake }), { changed: false })
+  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, { changed: false })
   assert.is(fake.commands.length, 0)
 })
 

@@ -1,0 +1,139 @@
+// The runbook formatter: operations in, shell out (tables), and a golden
+// Markdown for a small run.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { RunbookReporter, renderOperation } from '../../../src/report/runbook.ts'
+import type { OperationRecord } from '../../../src/operations/record.ts'
+import { recordOf } from '../../../src/operations/record.ts'
+import { guardOp, runOp, waitOp, writeOp } from '../../../src/operations/operation.ts'
+import { sh } from '../../../src/shell.ts'
+
+const cases: [string, OperationRecord, string[]][] = [
+  ['a command', recordOf(runOp(sh`systemctl restart ${'nginx'}`)), ['systemctl restart nginx']],
+  [
+    'a command with text on stdin: a quoted heredoc',
+    recordOf(runOp(sh`psql -X`, { stdin: 'SELECT 1;\n' })),
+    ["{ psql -X\n} <<'BERTH_EOF'", 'SELECT 1;', 'BERTH_EOF'],
+  ],
+  [
+    'stdin without a final newline: base64, so the bytes stay exact',
+    recordOf(runOp(sh`cat`, { stdin: 'no newline' })),
+    ["printf '%s' bm8gbmV3bGluZQ== | base64 -d | { cat\n}"],
+  ],
+  [
+    'a heredoc delimiter that is a line of the content is changed',
+    recordOf(runOp(sh`cat`, { stdin: 'BERTH_EOF\nx\n' })),
+    ["{ cat\n} <<'BERTH_EOF_1'", 'BERTH_EOF', 'x', 'BERTH_EOF_1'],
+  ],
+  [
+    'a file: temp file beside it, exact content, attributes, validation, rename',
+    recordOf(writeOp('/etc/app.conf', 'a = 1\n', { mode: '0640', owner: 'root', group: 'adm', validate: 'app -t %s' })),
+    [
+      '# /etc/app.conf: 6 bytes, mode 0640, root:adm',
+      'tmp=$(mktemp "$(dirname -- /etc/app.conf)/.berth.XXXXXXXX")',
+      `cat > "$tmp" <<'BERTH_EOF'`,
+      'a = 1',
+      'BERTH_EOF',
+      'chmod 0640 "$tmp"',
+      'chown root "$tmp"',
+      'chgrp adm "$tmp"',
+      '{ app -t "$tmp" ; } >&2 || { echo "validation failed: app -t %s" >&2; exit 3; }',
+      'mv -f "$tmp" /etc/app.conf',
+    ],
+  ],
+  [
+    'a sensitive file: its content is never shown',
+    recordOf(writeOp('/root/.pgpass', 'db:5432:*:u:secret\n', { mode: '0600', sensitive: true })),
+    [
+      '# /root/.pgpass: 19 bytes, mode 0600',
+      'tmp=$(mktemp "$(dirname -- /root/.pgpass)/.berth.XXXXXXXX")',
+      '# its content is sensitive and not shown: write it to "$tmp" by hand, then go on',
+      'chmod 0600 "$tmp"',
+      'if [ -e /root/.pgpass ]; then chown --reference=/root/.pgpass "$tmp"; fi',
+      'mv -f "$tmp" /root/.pgpass',
+    ],
+  ],
+  [
+    'a wait: a bounded loop',
+    recordOf(waitOp(sh`pg_isready -q`, 'PostgreSQL accepts connections', { intervalMs: 500, timeoutMs: 30000 })),
+    [
+      '# wait until: PostgreSQL accepts connections (at most 30 s)',
+      `i=0; until pg_isready -q; do i=$((i+1)); if [ "$i" -ge 60 ]; then echo 'gave up waiting: PostgreSQL accepts connections' >&2; break; fi; sleep 0.5; done`,
+    ],
+  ],
+  [
+    'a guard: the rule, not the branch one run took',
+    recordOf(guardOp(sh`test -e /run/restart-needed`, 'a setting waits for a restart', [runOp(sh`systemctl restart postgresql`)])),
+    ['# only if a setting waits for a restart', 'if test -e /run/restart-needed; then', 'systemctl restart postgresql', 'fi'],
+  ],
+]
+
+for (const [name, op, lines] of cases)
+  test(`render: ${name}`, () => {
+    assert.equal(renderOperation(op), lines)
+  })
+
+test('records: binary content as base64, text as text', () => {
+  assert.equal(recordOf(writeOp('/x', Buffer.from([0, 1, 2]))), { kind: 'write', path: '/x', contentBase64: 'AAEC', bytes: 3 })
+  assert.equal(recordOf(writeOp('/x', 'text\n')), { kind: 'write', path: '/x', content: 'text\n', bytes: 5 })
+  assert.equal(recordOf(runOp(sh`cat`, { stdin: Buffer.from([255]) })), { kind: 'run', command: 'cat', stdinBase64: '/w==' })
+})
+
+test('golden: a run of two tasks on two hosts, a skipped and a code-only step', () => {
+  const rb = new RunbookReporter({ playbook: 'site', invocation: './playbooks/site.ts -i hosts.yml', version: '0.1.0' }, (h) =>
+    h === 'web1' ? { address: '10.0.0.1', user: 'admin', become: 'root' } : { address: '10.0.0.2', port: '2222', user: 'root' },
+  )
+  rb.emit({ kind: 'playbook_start', playbook: 'site', check: true, diff: false, time: '2026-12-02T10:00:00.000Z' })
+  rb.emit({ kind: 'play_start', play: 'web', pattern: 'web', hosts: ['web1', 'web2'] })
+  rb.emit({ kind: 'task_start', play: 'web', task: 'motd', handler: false })
+  rb.emit({ kind: 'host_result', play: 'web', task: 'motd', host: 'web1', status: 'changed', durationMs: 1, operations: [recordOf(writeOp('/etc/motd', 'hi\n', { mode: '0644' }))] })
+  rb.emit({ kind: 'host_result', play: 'web', task: 'motd', host: 'web2', status: 'ok', durationMs: 1, operations: [] })
+  rb.emit({ kind: 'task_start', play: 'web', task: 'migrate', handler: false })
+  rb.emit({ kind: 'host_result', play: 'web', task: 'migrate', host: 'web1', status: 'changed', durationMs: 1 })
+  rb.emit({ kind: 'host_result', play: 'web', task: 'migrate', host: 'web2', status: 'skipped', durationMs: 1 })
+  rb.emit({ kind: 'task_start', play: 'web', task: 'reload nginx', handler: true })
+  rb.emit({ kind: 'host_result', play: 'web', task: 'reload nginx', host: 'web1', status: 'changed', durationMs: 1, operations: [recordOf(runOp(sh`systemctl reload nginx`))] })
+  assert.fixture(
+    rb.markdown(),
+    `# Runbook: site
+
+- What would run now (\`--check\`): nothing was changed. Made by berth 0.1.0 on 2026-12-02T10:00:00.000Z from \`./playbooks/site.ts -i hosts.yml\`.
+- Each block runs on the host named above it, as root, in a POSIX shell: open the host with the \`ssh\` line, then paste the blocks in order and stop at the first error. A host's blocks for a play come after those for the plays before it.
+- Secret values are masked (\`********\`): put them in by hand where they stand.
+- Tasks with nothing to do are listed without a block.
+
+## Play: web (\`web\`)
+
+### web1: \`ssh admin@10.0.0.1\` then \`sudo -i\`
+
+1. motd
+
+\`\`\`sh
+# /etc/motd: 3 bytes, mode 0644
+tmp=$(mktemp "$(dirname -- /etc/motd)/.berth.XXXXXXXX")
+cat > "$tmp" <<'BERTH_EOF'
+hi
+BERTH_EOF
+chmod 0644 "$tmp"
+if [ -e /etc/motd ]; then chown --reference=/etc/motd "$tmp"; fi
+mv -f "$tmp" /etc/motd
+\`\`\`
+
+2. migrate: **cannot be run by hand**: this step records no operations (it ran as code)
+
+3. handler: reload nginx
+
+\`\`\`sh
+systemctl reload nginx
+\`\`\`
+
+### web2: \`ssh -p 2222 root@10.0.0.2\`
+
+1. motd: nothing to do
+
+2. migrate: skipped (its condition is false)
+`,
+  )
+})
+
+test.run()
