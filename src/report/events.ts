@@ -40,6 +40,8 @@ export interface HostResultEvent {
   attempts?: number | undefined
   /** The operations the task ran (in --check: would run), in order. */
   operations?: OperationRecord[] | undefined
+  /** --check: the task will change, but its state could not be seen before earlier changes are made. */
+  unseen?: true | undefined
 }
 export interface CommandEvent {
   kind: 'command'
@@ -77,6 +79,8 @@ export interface HostCounts {
   unreachable: number
   /** Failures of tasks marked ignoreErrors(). */
   ignored: number
+  /** --check: changed tasks whose state could not be seen yet (counted in changed too). */
+  unseen: number
 }
 export interface RecapEvent {
   kind: 'recap'

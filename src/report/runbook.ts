@@ -26,6 +26,8 @@ interface TaskEntry {
   handler: boolean
   status: string
   operations: OperationRecord[] | undefined
+  unseen: boolean
+  summary: string | undefined
 }
 
 interface PlayEntry {
@@ -69,7 +71,7 @@ export class RunbookReporter implements Reporter {
         if (!play) return
         const tasks = play.hosts.get(e.host) ?? []
         play.hosts.set(e.host, tasks)
-        tasks.push({ task: e.task, handler: this.#handlers.has(e.task), status: e.status, operations: e.operations })
+        tasks.push({ task: e.task, handler: this.#handlers.has(e.task), status: e.status, operations: e.operations, unseen: e.unseen === true, summary: e.summary })
         return
       }
       default:
@@ -103,6 +105,7 @@ export class RunbookReporter implements Reporter {
           n++
           const title = `${n}. ${t.handler ? 'handler: ' : ''}${t.task}`
           if (t.status === 'skipped') out.push(`${title}: skipped (its condition is false)`, '')
+          else if (t.unseen) out.push(`${title}: **not planned yet**: ${t.summary ?? 'its state could not be seen'}; write the runbook again once the steps above have run`, '')
           else if (t.status === 'unreachable') out.push(`${title}: the host was unreachable; the run stopped here`, '')
           else if (!t.operations) out.push(t.status === 'ok' ? `${title}: nothing to do` : `${title}: **cannot be run by hand**: this step records no operations (it ran as code)`, '')
           else if (t.operations.length === 0) out.push(`${title}: nothing to do`, '')

@@ -123,7 +123,7 @@ export class TextReporter implements Reporter {
       if (!k) continue
       const bad = k.failed > 0 || k.unreachable > 0
       const label = bad ? c.red(name.padEnd(w)) : k.changed > 0 ? c.yellow(name.padEnd(w)) : c.green(name.padEnd(w))
-      out += `${label}: ${c.green(`ok=${k.ok}`)}  ${c.yellow(`changed=${k.changed}`)}  ${k.unreachable ? c.red(`unreachable=${k.unreachable}`) : 'unreachable=0'}  ${k.failed ? c.red(`failed=${k.failed}`) : 'failed=0'}  ${c.cyan(`skipped=${k.skipped}`)}  ignored=${k.ignored}\n`
+      out += `${label}: ${c.green(`ok=${k.ok}`)}  ${c.yellow(`changed=${k.changed}`)}  ${k.unreachable ? c.red(`unreachable=${k.unreachable}`) : 'unreachable=0'}  ${k.failed ? c.red(`failed=${k.failed}`) : 'failed=0'}  ${c.cyan(`skipped=${k.skipped}`)}  ignored=${k.ignored}${k.unseen ? `  ${c.magenta(`unseen=${k.unseen}`)}` : ''}\n`
     }
     if (e.timings?.length) {
       out += '\n'

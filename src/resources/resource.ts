@@ -31,6 +31,11 @@ export interface Plan {
    * runbook prints them) instead of calling the resource's apply().
    */
   operations?: readonly Operation[] | undefined
+  /**
+   * --check only: the task could not be planned because an earlier change was not
+   * made; it is reported as a change whose operations are not known yet.
+   */
+  unseen?: boolean | undefined
 }
 
 /** What an apply (or a command) produced, for later code in the playbook. */
@@ -44,6 +49,8 @@ export interface ApplyOutput {
 export interface Resource<P extends Plan = Plan> {
   /** Default task name: `file /etc/motd`. */
   readonly title: string
+  /** It waits for something to happen on the host (waitFor): in --check after unmade changes it does not wait. */
+  readonly waits?: boolean
   /** Facts the plan needs; gathered in one batch with the neighbouring tasks' facts. */
   facts(): readonly Fact<unknown>[]
   /** Pure: from facts to what must change. */

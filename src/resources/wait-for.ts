@@ -101,6 +101,7 @@ export function waitFor(target: WaitForTarget, options: WaitForOptions = {}): Ta
 
   const res: Resource<Plan> = {
     title,
+    waits: true,
     facts: () => [],
     plan: () => ({ changed: false }),
     check: async (host: Host): Promise<Plan> => {

@@ -6,10 +6,10 @@
 import type { HostCounts, Status } from '../report/events.ts'
 
 /** How one task ended on one host, as the recap needs it. */
-export type Outcome = Status | 'ignored'
+export type Outcome = Status | 'ignored' | 'unseen'
 
 export function emptyCounts(): HostCounts {
-  return { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0 }
+  return { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, ignored: 0, unseen: 0 }
 }
 
 /** `counts` after one more task ended with `outcome` (a new object; `counts` is not changed). */
@@ -26,6 +26,12 @@ export function tally(counts: HostCounts, outcome: Outcome): HostCounts {
     case 'ignored':
       next.ok++
       next.ignored++
+      break
+    // berth's own: a --check change whose state could not be seen yet is a change all the same.
+    case 'unseen':
+      next.ok++
+      next.changed++
+      next.unseen++
       break
     case 'failed':
       next.failed++

@@ -11,7 +11,7 @@ import { formatDiff } from '../report/diff.ts'
 import { recordOf } from '../operations/record.ts'
 import { mapLimit } from './limit.ts'
 import { isSelected, type TagSelection } from './tags.ts'
-import { hostState, runTask, type HostState, type TaskRunResult } from './tasks.ts'
+import { checkedChanges, hostState, runTask, type CheckedChanges, type HostState, type TaskRunResult } from './tasks.ts'
 import { ConfigError } from '../errors.ts'
 
 export interface PlayOptions {
@@ -39,6 +39,13 @@ export class RunLedger {
   readonly timings: { play: string; task: string; durationMs: number }[] = []
   count(host: string, outcome: Outcome): void {
     this.counts.set(host, tally(this.counts.get(host) ?? emptyCounts(), outcome))
+  }
+  readonly #checked = new Map<string, CheckedChanges>()
+  /** What --check has promised on a host so far in this run (kept across plays). */
+  checked(host: string): CheckedChanges {
+    let c = this.#checked.get(host)
+    if (!c) this.#checked.set(host, (c = checkedChanges()))
+    return c
   }
   touch(host: string): void {
     if (!this.counts.has(host)) this.counts.set(host, emptyCounts())
@@ -97,7 +104,7 @@ export async function runPlay(spec: PlaySpec, settings: RunSettings, ledger: Run
   const size = batchSize(spec.options.serial, active.length)
   let stopAll = false
   for (let b = 0; b < active.length && !stopAll; b += size) {
-    const batch = active.slice(b, b + size).map(hostState)
+    const batch = active.slice(b, b + size).map((h) => hostState(h, ledger.checked(h.name)))
     stopAll = await runBatch(spec, batch, settings, ledger, emit, results)
   }
   return new PlayResult(spec.name, results)
@@ -202,7 +209,7 @@ function record(
   r: TaskRunResult,
 ): void {
   results.get(state.host.name)?.push(r)
-  ledger.count(state.host.name, r.status === 'failed' && !state.failed ? 'ignored' : r.status)
+  ledger.count(state.host.name, r.status === 'failed' && !state.failed ? 'ignored' : r.plan?.unseen && r.status === 'changed' ? 'unseen' : r.status)
   if (r.status === 'failed' && state.failed) ledger.failed.add(state.host.name)
   if (r.status === 'unreachable') ledger.unreachable.add(state.host.name)
   const diff = settings.diff && r.plan?.diff ? formatDiff(r.plan.diff) : undefined
@@ -219,6 +226,7 @@ function record(
     attempts: r.attempts > 1 ? r.attempts : undefined,
     // What ran (or, in --check, would run): the runbook is written from these.
     operations: r.plan?.changed && r.plan.operations ? r.plan.operations.map(recordOf) : undefined,
+    unseen: r.plan?.unseen ? true : undefined,
   })
 }
 

@@ -38,17 +38,35 @@ export interface HostState {
   unreachable: boolean
   /** How many tasks ahead the next gather reads. */
   window: number
+  /** What --check has promised on this host so far in the run (shared by its plays). */
+  readonly checked: CheckedChanges
 }
 
-export const hostState = (host: Host): HostState => ({ host, facts: undefined, notified: new Set(), failed: false, unreachable: false, window: Infinity })
-
 /**
- * --check only: facts as the changes reported so far would leave them (plans'
- * `predicts`: a directory an earlier task would make), per host, used instead of
- * the host's own for the rest of the run. Kept by Host, which lives as long as
- * the run, so a directory made in one play counts in the next.
+ * --check only, per host for the whole run: facts as the changes reported so far
+ * would leave them (plans' `predicts`: a directory made, a file written), used
+ * instead of the host's own; and how many changes were reported that do not
+ * say what they leave (a package installed): after one, the host's state may
+ * differ from what the probes see, so a task that cannot be planned is "not
+ * seen yet", not failed.
  */
-const predicted = new WeakMap<Host, FactMap>()
+export interface CheckedChanges {
+  readonly predicted: FactMap
+  /** Changes reported without saying what they leave behind (no `predicts`). */
+  unforeseen: number
+}
+
+export const checkedChanges = (): CheckedChanges => ({ predicted: new FactMap(), unforeseen: 0 })
+
+export const hostState = (host: Host, checked: CheckedChanges = checkedChanges()): HostState => ({
+  host,
+  facts: undefined,
+  notified: new Set(),
+  failed: false,
+  unreachable: false,
+  window: Infinity,
+  checked,
+})
 
 export interface StepOptions {
   check: boolean
@@ -73,6 +91,14 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
   })
   if (task.options.when && !task.options.when(host)) return result('skipped', { plan: { changed: false, summary: 'condition is false' } })
 
+  /** --check: a change all the same, whose state (and so operations) this check cannot see yet. */
+  const unseen = (why: string): TaskRunResult => {
+    state.checked.unforeseen++
+    return result('changed', { plan: { changed: true, summary: `not seen yet: ${why} (it depends on earlier changes this --check did not make)`, unseen: true } })
+  }
+  // A wait for what earlier unmade changes would start cannot succeed in --check: say so rather than wait it out.
+  if (opts.check && state.checked.unforeseen > 0 && task.resource.waits) return unseen(`would wait: ${task.name}`)
+
   const retries = task.options.retries ?? 0
   let lastError: Error | undefined
   // The plan of the last attempt, when planning got that far: a failed task's record says what it tried.
@@ -86,12 +112,14 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
       if (task.options.readOnly) return result('ok', { plan, output: await applyPlan(host, task, plan), attempts: attempt })
       if (opts.check && !task.options.checkModeRuns) {
         // Later tasks plan against what this change would leave (a directory made, say).
-        for (const { fact, value } of predictionsOf(plan)) {
-          let map = predicted.get(host)
-          if (!map) predicted.set(host, (map = new FactMap()))
-          map.set(fact, value)
+        const predictions = predictionsOf(plan)
+        for (const { fact, value } of predictions) {
+          state.checked.predicted.set(fact, value)
           state.facts?.set(fact, value)
         }
+        // A change that says what it leaves (a file written, a directory made) is foreseen; any other
+        // (a package installed, a command run) may leave what no probe can see before it is made.
+        if (predictions.length === 0) state.checked.unforeseen++
         return result('changed', { plan, attempts: attempt })
       }
       state.facts = undefined
@@ -105,6 +133,11 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
       if (error instanceof UnreachableError) {
         state.unreachable = true
         return result('unreachable', { error, attempts: attempt })
+      }
+      // In --check after an earlier change on this host that was not made: what the task
+      // reads may not exist yet (a package's files). It will change; what to, is not seen yet.
+      if (opts.check && state.checked.unforeseen > 0 && error instanceof BerthError && !task.options.ignoreErrors) {
+        return unseen(`${host.redactor.mask(error.message.split('\n')[0] ?? '')}`)
       }
       lastError = error
       if (attempt <= retries) await sleep(task.options.delayMs ?? 1000)
@@ -128,7 +161,7 @@ async function planTask(state: HostState, task: Task, ahead: readonly Task[], ch
   if (!state.facts || needed.some((f) => !state.facts?.has(f))) {
     if (state.facts) state.window *= 4 // the last window held no change: read further ahead
     const eligible = ahead.slice(0, state.window).filter((t) => !t.resource.check && (!t.options.when || t.options.when(state.host)))
-    const seed = check ? predicted.get(state.host)?.clone() : undefined
+    const seed = check ? state.checked.predicted.clone() : undefined
     state.facts = await gather(state.host, [...needed, ...eligible.flatMap((t) => t.resource.facts())], seed)
   }
   return resource.plan(state.facts)
@@ -136,7 +169,6 @@ async function planTask(state: HostState, task: Task, ahead: readonly Task[], ch
 
 /** Run tasks in order on one host, stopping at the first failure. */
 export async function runTasksOnHost(host: Host, tasks: readonly Task[], check: boolean): Promise<TaskRunResult[]> {
-  predicted.delete(host) // a run of its own: nothing predicted yet
   const state = hostState(host)
   const results: TaskRunResult[] = []
   for (let i = 0; i < tasks.length; i++) {

@@ -30,6 +30,7 @@ const skipReason = labSkipReason
 
 const NAMES = [
   'bad options fail before anything changes: an unknown version (exit 1, no host touched), a data directory that is a file (preflight)',
+  '--check on fresh hosts: exit 0 (3 with --detect-drift), what cannot be seen yet is a change, nothing on the hosts changes',
   'first run converges the pair on fresh hosts',
   'restore: real pg_dump files (plain and -Fc) go into empty databases once, owned by Harbor, and never again',
   'replication: the standby streams, is in recovery, gets the rows, refuses writes; WAL reaches the archive',
@@ -152,6 +153,24 @@ if (skipReason) {
   })
 
   test(NAMES[1] as string, async () => {
+    // Everything a role writes or an install leaves, listed with size and time, before and after.
+    const listing = async (name: string): Promise<string> =>
+      (await host(name).$`find /etc /var/lib /data -xdev -printf '%p %s %T@\n' 2>/dev/null | sort`.nothrow()).stdout
+    const before = await Promise.all(['db1', 'db2'].map(listing))
+    const check = await runPlaybook('--check')
+    assert.is(check.code, 0, describe(check))
+    const drift = await runPlaybook('--check', '--detect-drift')
+    assert.is(drift.code, 3, describe(drift))
+    for (const name of ['db1', 'db2']) {
+      const counts = recap(check)[name]
+      assert.ok(counts && counts.failed === 0 && counts.changed > 0 && counts.unseen > 0, JSON.stringify(counts))
+    }
+    const unseen = check.events.flatMap((e) => (e.kind === 'host_result' && e.unseen ? [e.summary ?? ''] : []))
+    assert.ok(unseen.every((s) => s.startsWith('not seen yet: ')), unseen.join('\n'))
+    assert.equal(await Promise.all(['db1', 'db2'].map(listing)), before, '--check changed nothing under /etc, /var/lib, /data')
+  })
+
+  test(NAMES[2] as string, async () => {
     const r = await runPlaybook()
     console.log(`    [measured] first converge on fresh hosts (packages from the lab repository): ${r.seconds} s`)
     assert.is(r.code, 0, describe(r))
@@ -159,7 +178,7 @@ if (skipReason) {
     converged = true
   })
 
-  test(NAMES[2] as string, async () => {
+  test(NAMES[3] as string, async () => {
     needConverged()
     // Real dumps, made by pg_dump on db1 from a scratch database owned by postgres, fetched to this machine.
     const scratch = mkdtempSync(join(tmpdir(), 'berth-pg-restore-'))
@@ -200,7 +219,7 @@ if (skipReason) {
     }
   })
 
-  test(NAMES[3] as string, async () => {
+  test(NAMES[4] as string, async () => {
     needConverged()
     // Right after the first run the standby may still be in `startup` or `catchup`: wait for the state itself.
     const replication = () => query('db1', "select host(client_addr) || ' ' || state || ' ' || application_name from pg_stat_replication")
@@ -222,7 +241,7 @@ if (skipReason) {
     await eventually(`WAL segment ${segment} is archived`, async () => (await host('db1').$`test -f /data/pgsql/archive/${segment}`.nothrow()).code === 0)
   })
 
-  test(NAMES[4] as string, async () => {
+  test(NAMES[5] as string, async () => {
     needConverged()
     const conninfo = `host=${address('db1')} dbname=registry user=harbor connect_timeout=5`
     const ok = await host('db2').$`PGPASSWORD=${secret(harborPassword)} ${PSQL} -XAtq ${conninfo} -c ${'select current_user, current_database()'}`
@@ -232,7 +251,7 @@ if (skipReason) {
     assert.match(wrong.stderr, /password authentication failed for user "harbor"/)
   })
 
-  test(NAMES[5] as string, async () => {
+  test(NAMES[6] as string, async () => {
     needConverged()
     const again = await runPlaybook()
     console.log(`    [measured] second run (nothing to change): ${again.seconds} s`)
@@ -242,7 +261,7 @@ if (skipReason) {
     assert.is(check.code, 0, `--check found drift: ${[...changedTasks(check, 'db1'), ...changedTasks(check, 'db2')].join(', ')}`)
   })
 
-  test(NAMES[6] as string, async () => {
+  test(NAMES[7] as string, async () => {
     needConverged()
     const hba = '/etc/postgresql/15/main/pg_hba.conf'
     await query('db1', 'alter system set max_wal_senders = 5')
@@ -268,7 +287,7 @@ if (skipReason) {
     await eventually('db2 streams again', async () => (await query('db1', 'select count(*) from pg_stat_replication where state = \'streaming\'')) === '1')
   })
 
-  test(NAMES[7] as string, async () => {
+  test(NAMES[8] as string, async () => {
     needConverged()
     // An operator promotes db2 by hand and writes to it: its data is no longer a copy of db1.
     await query('db2', 'select pg_promote(true, 60)')
