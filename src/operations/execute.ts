@@ -33,7 +33,7 @@ export async function execute(host: Host, operations: readonly Operation[]): Pro
         })
         break
       case 'wait':
-        await waitUntil(host, op)
+        output = { ...output, summary: `${op.what} after ${((await waitUntil(host, op)) / 1000).toFixed(1)} s` }
         break
       case 'guard': {
         const test = await host.run(op.test).nothrow()
@@ -45,13 +45,15 @@ export async function execute(host: Host, operations: readonly Operation[]): Pro
   return output
 }
 
-async function waitUntil(host: Host, op: WaitOperation): Promise<void> {
+/** Poll until the probe succeeds; how long it took, in ms. */
+async function waitUntil(host: Host, op: WaitOperation): Promise<number> {
+  if (op.delayMs) await sleep(op.delayMs)
   const started = performance.now()
   let last = ''
   for (;;) {
     const remaining = op.timeoutMs - (performance.now() - started)
     const r = await host.run(op.probe).nothrow().timeout(Math.max(remaining, 1000))
-    if (r.code === 0) return
+    if (r.code === 0) return performance.now() - started
     last = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ')
     if (performance.now() - started >= op.timeoutMs)
       throw new BerthError(`${host.name}: waited ${(op.timeoutMs / 1000).toFixed(1)} s, and still not: ${op.what}`, {

@@ -44,6 +44,8 @@ export interface WaitOperation {
   readonly what: string
   readonly intervalMs: number
   readonly timeoutMs: number
+  /** Pause this long before the first probe. */
+  readonly delayMs?: number | undefined
 }
 
 export interface GuardOperation {
@@ -67,8 +69,8 @@ export function writeOp(path: string, content: string | Buffer, attributes: Omit
   return { kind: 'write', path, content: bytes(content), ...attributes }
 }
 
-export function waitOp(probe: ShellCommand, what: string, options: { intervalMs?: number; timeoutMs?: number } = {}): WaitOperation {
-  return { kind: 'wait', probe, what, intervalMs: options.intervalMs ?? 1000, timeoutMs: options.timeoutMs ?? 60_000 }
+export function waitOp(probe: ShellCommand, what: string, options: { intervalMs?: number; timeoutMs?: number; delayMs?: number } = {}): WaitOperation {
+  return { kind: 'wait', probe, what, intervalMs: options.intervalMs ?? 1000, timeoutMs: options.timeoutMs ?? 60_000, ...(options.delayMs ? { delayMs: options.delayMs } : {}) }
 }
 
 export function guardOp(test: ShellCommand, why: string, then: readonly Operation[]): GuardOperation {

@@ -20,7 +20,7 @@ export type OperationRecord =
       contentBase64?: string
       bytes: number
     }
-  | { kind: 'wait'; probe: string; what: string; intervalMs: number; timeoutMs: number }
+  | { kind: 'wait'; probe: string; what: string; intervalMs: number; timeoutMs: number; delayMs?: number }
   | { kind: 'guard'; test: string; why: string; then: OperationRecord[] }
 
 /** Text when the bytes are UTF-8 without NUL, so a record shows what a person would read. */
@@ -62,7 +62,7 @@ export function recordOf(op: Operation): OperationRecord {
       })
     }
     case 'wait':
-      return { kind: 'wait', probe: op.probe.text, what: op.what, intervalMs: op.intervalMs, timeoutMs: op.timeoutMs }
+      return defined({ kind: 'wait' as const, probe: op.probe.text, what: op.what, intervalMs: op.intervalMs, timeoutMs: op.timeoutMs, delayMs: op.delayMs })
     case 'guard':
       return { kind: 'guard', test: op.test.text, why: op.why, then: op.then.map(recordOf) }
   }

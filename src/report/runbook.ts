@@ -162,6 +162,7 @@ export function renderOperation(op: OperationRecord): string[] {
         const pause = (op.intervalMs / 1000).toString()
         return [
           `# wait until: ${op.what} (at most ${(op.timeoutMs / 1000).toFixed(0)} s)`,
+          ...(op.delayMs ? [`sleep ${op.delayMs / 1000}`] : []),
           `i=0; until ${op.probe}; do i=$((i+1)); if [ "$i" -ge ${tries} ]; then echo ${quote(`gave up waiting: ${op.what}`)} >&2; break; fi; sleep ${pause}; done`,
         ]
       }

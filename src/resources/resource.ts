@@ -44,6 +44,8 @@ export interface ApplyOutput {
   stderr?: string
   code?: number | null
   data?: unknown
+  /** What happened, where it says more than the plan's summary ('port 5432 open after 1.2 s'). */
+  summary?: string
 }
 
 export interface Resource<P extends Plan = Plan> {

@@ -4,18 +4,16 @@
 //
 // How a port is probed, with nothing but POSIX sh (no bash /dev/tcp, no nc):
 // - a loopback or wildcard address (127.x, ::1, localhost, 0.0.0.0, ::): the
-//   host's listening sockets from iproute2's `ss -Htln`, parsed here;
+//   host's listening sockets from iproute2's `ss -Htln`, read by awk;
 // - any other address: a TCP connect from the host with perl's IO::Socket::INET,
 //   which ships in perl-base, an Essential package on every Debian system.
-// Each poll is one short exec (a few ms on an open connection), so the wait is
-// timed and bounded here rather than in a remote loop.
-import { BerthError } from '../errors.ts'
-import { isListening, listenersFact, parseListeners } from '../facts/port.ts'
-import type { Host } from '../host.ts'
+// The wait is a wait operation: the executor polls the probe (one short exec
+// each), and a runbook prints it as a bounded loop.
 import { ShellCommand, sh } from '../shell.ts'
 import { showCommand } from './command.ts'
 import { argumentError } from './file.ts'
 import { task, type Plan, type Resource, type Task } from './resource.ts'
+import { waitOp } from '../operations/operation.ts'
 
 export type WaitForTarget =
   | { port: number; host?: string; state?: 'started' | 'stopped' }
@@ -30,8 +28,6 @@ export interface WaitForOptions {
   intervalMs?: number
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 export const isLocalAddress = (address: string): boolean =>
   address === 'localhost' || address === '::1' || address === '0.0.0.0' || address === '::' || /^127\.\d+\.\d+\.\d+$/.test(address)
 
@@ -41,7 +37,33 @@ export function connectProbe(address: string, port: number, timeoutSeconds: numb
   return sh`perl -e ${script} ${address} ${port} ${timeoutSeconds}`
 }
 
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+/**
+ * Exit 0 while something listens on `port` that a connection to `address`
+ * would reach (a listener on that address or on its family's wildcard;
+ * `localhost` is either loopback; a wildcard address asks for any listener),
+ * from iproute2's `ss -Htln` read by awk: a shell probe a runbook can loop on.
+ */
+export function listeningProbe(address: string, port: number): ShellCommand {
+  const wants = address === 'localhost' ? '127.0.0.1 ::1' : address.replace(/^::ffff:/, '')
+  const program = [
+    '{ l = $4; c = 0',
+    '  for (i = length(l); i > 0; i--) if (substr(l, i, 1) == ":") { c = i; break }',
+    '  if (c == 0 || substr(l, c + 1) != port) next',
+    '  a = substr(l, 1, c - 1)',
+    '  if (substr(a, 1, 1) == "[") a = substr(a, 2, length(a) - 2)',
+    '  s = index(a, "%"); if (s > 0) a = substr(a, 1, s - 1)',
+    '  sub(/^::ffff:/, "", a)',
+    '  n = split(wants, w, " ")',
+    '  for (k = 1; k <= n; k++) {',
+    '    x = w[k]',
+    '    if (a == "*" || a == x || x == "0.0.0.0" || x == "::") found = 1',
+    '    else if (index(x, ":") > 0 && a == "::") found = 1',
+    '    else if (index(x, ":") == 0 && a == "0.0.0.0") found = 1',
+    '  } }',
+    'END { exit found ? 0 : 1 }',
+  ].join('\n')
+  return sh`ss -Htln | awk -v port=${port} -v wants=${wants} ${program}`
+}
 
 export function waitFor(target: WaitForTarget, options: WaitForOptions = {}): Task {
   const resource = 'waitFor'
@@ -52,13 +74,9 @@ export function waitFor(target: WaitForTarget, options: WaitForOptions = {}): Ta
     if (!Number.isFinite(value) || value < 0) throw argumentError(resource, name, 'must be a non-negative number of milliseconds')
 
   let title: string
-  /** 'port 5432', for 'port 5432 open after 1.2 s'. */
-  let subject: string
-  /** 'open', 'closed', 'succeeded'. */
-  let goal: string
-  /** 'still not open', 'still failing'. */
-  let failure: string
-  let probe: (host: Host, remainingMs: number) => Promise<{ done: boolean; detail?: string }>
+  /** 'port 5432 open', 'command pg_isready -q succeeds'. */
+  let what: string
+  let probe: ShellCommand
   if ('port' in target) {
     const { port } = target
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw argumentError(resource, 'port', `must be a TCP port number (got ${JSON.stringify(port)})`)
@@ -67,60 +85,26 @@ export function waitFor(target: WaitForTarget, options: WaitForOptions = {}): Ta
     const state = target.state ?? 'started'
     if (state !== 'started' && state !== 'stopped') throw argumentError(resource, 'state', "must be 'started' or 'stopped'")
     const wantOpen = state === 'started'
-    title = `waitFor port ${port}${address === '127.0.0.1' ? '' : ` on ${address}`}${wantOpen ? '' : ' closed'}`
-    subject = `port ${port}${address === '127.0.0.1' ? '' : ` on ${address}`}`
-    goal = wantOpen ? 'open' : 'closed'
-    failure = `still not ${goal}`
-    probe = async (host) => {
-      let open: boolean
-      if (isLocalAddress(address)) {
-        const r = await host.run(listenersFact.command).nothrow().quiet()
-        const listeners = parseListeners(r)
-        // A wildcard address asks whether anything listens on the port at all.
-        open = address === '0.0.0.0' || address === '::' ? listeners.some((l) => l.port === port) : isListening(listeners, address, port)
-      } else {
-        const r = await host.run(connectProbe(address, port, Math.max(1, Math.ceil(Math.min(intervalMs, 5000) / 1000)))).nothrow().quiet()
-        if (r.code !== 0 && r.code !== 1) throw new BerthError(`${host.name}: cannot probe ${address}:${port}: ${r.stderr.trim() || `exit ${r.code}`}`)
-        open = r.code === 0
-      }
-      return { done: open === wantOpen }
-    }
+    const where = `port ${port}${address === '127.0.0.1' ? '' : ` on ${address}`}`
+    title = `waitFor ${where}${wantOpen ? '' : ' closed'}`
+    what = `${where} ${wantOpen ? 'open' : 'closed'}`
+    const open = isLocalAddress(address) ? listeningProbe(address, port) : connectProbe(address, port, Math.max(1, Math.ceil(Math.min(intervalMs, 5000) / 1000)))
+    probe = wantOpen ? open : sh`! ${open}`
   } else if ('command' in target && (typeof target.command === 'string' || target.command instanceof ShellCommand)) {
-    const cmd = typeof target.command === 'string' ? new ShellCommand(target.command) : target.command
-    if (cmd.text.trim() === '') throw argumentError(resource, 'command', 'must not be empty')
-    const shown = showCommand(cmd)
+    probe = typeof target.command === 'string' ? new ShellCommand(target.command) : target.command
+    if (probe.text.trim() === '') throw argumentError(resource, 'command', 'must not be empty')
+    const shown = showCommand(probe)
     title = `waitFor ${shown.split('\n')[0]}`
-    subject = `command ${shown}`
-    goal = 'succeeded'
-    failure = 'still failing'
-    probe = async (host, remainingMs) => {
-      const r = await host.run(cmd).nothrow().quiet().timeout(Math.max(remainingMs, 1000))
-      return { done: r.code === 0, detail: (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ') }
-    }
+    what = `command ${shown} succeeds`
   } else throw argumentError(resource, 'target', 'must be { port } or { command }')
 
+  const operations = [waitOp(probe, what, { intervalMs, timeoutMs, delayMs })]
   const res: Resource<Plan> = {
     title,
     waits: true,
     facts: () => [],
-    plan: () => ({ changed: false }),
-    check: async (host: Host): Promise<Plan> => {
-      if (delayMs > 0) await sleep(delayMs)
-      const started = performance.now()
-      let last: { done: boolean; detail?: string } = { done: false }
-      for (;;) {
-        const elapsed = performance.now() - started
-        last = await probe(host, timeoutMs - elapsed)
-        const now = performance.now() - started
-        if (last.done) return { changed: false, summary: `${subject} ${goal} after ${seconds(now)}` }
-        if (now >= timeoutMs)
-          throw new BerthError(`${host.name}: ${subject} ${failure} after ${seconds(timeoutMs)}`, {
-            hint: last.detail ? `last output: ${last.detail}` : 'is the service running? its log (journalctl -u UNIT) says why',
-          })
-        await sleep(Math.min(intervalMs, timeoutMs - now))
-      }
-    },
-    apply: async () => {},
+    // A query: it runs in --check too and reports ok; the executor does the waiting, and the runbook shows it.
+    plan: () => ({ changed: true, summary: `wait until ${what}`, operations }),
   }
-  return task(res)
+  return task(res, { readOnly: true })
 }

@@ -109,7 +109,15 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
       const plan = await planTask(state, task, opts.ahead, opts.check)
       lastPlan = plan
       if (!plan.changed) return result('ok', { plan, attempts: attempt })
-      if (task.options.readOnly) return result('ok', { plan, output: await applyPlan(host, task, plan), attempts: attempt })
+      if (task.options.readOnly) {
+        const output = await applyPlan(host, task, plan)
+        // After a wait the host is not what the facts read before it said: read again.
+        if (plan.operations?.some((o) => o.kind === 'wait')) {
+          state.facts = undefined
+          state.window = 1
+        }
+        return result('ok', { plan: output?.summary ? { ...plan, summary: output.summary } : plan, output, attempts: attempt })
+      }
       if (opts.check && !task.options.checkModeRuns) {
         // Later tasks plan against what this change would leave (a directory made, say).
         const predictions = predictionsOf(plan)

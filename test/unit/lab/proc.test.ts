@@ -21,8 +21,9 @@ test('procEntry: state, parent, name and start time, from /proc/PID/stat', () =>
 
 test('waitReaped: a zombie is still listed; it goes when its parent is gone and it is reaped', async () => {
   if (!linux) return console.log('    (skipped: not Linux)')
-  // `sleep 30` inherits a child that has exited and never waits for it: a zombie.
-  const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  // `sleep 30` inherits a child that exits after the exec and never waits for it: a zombie.
+  // (The child must outlive the shell: one that ends first may be reaped by sh before its exec.)
+  const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] })
   const [chunk] = (await once(parent.stdout, 'data')) as [Buffer]
   const pid = Number(chunk.toString().trim())
   let zombie = procEntry(pid)

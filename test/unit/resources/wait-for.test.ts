@@ -3,11 +3,11 @@ import * as assert from 'uvu/assert'
 import { FakeConnection } from '../../../src/connection/fake.ts'
 import { BerthError } from '../../../src/errors.ts'
 import { Host } from '../../../src/host.ts'
-import { connectProbe, isLocalAddress, waitFor } from '../../../src/resources/wait-for.ts'
-import { applyPlan } from '../../../src/runner/tasks.ts'
-
-const CLOSED = 'LISTEN 0      128       0.0.0.0:2024  0.0.0.0:*\n'
-const OPEN = CLOSED + 'LISTEN 0      244     127.0.0.1:5432  0.0.0.0:*\n'
+import { spawnSync } from 'node:child_process'
+import { connectProbe, isLocalAddress, listeningProbe, waitFor } from '../../../src/resources/wait-for.ts'
+import { hostState, runTask, type TaskRunResult } from '../../../src/runner/tasks.ts'
+import { factValues } from '../../../src/facts/fact.ts'
+import { waitOp } from '../../../src/operations/operation.ts'
 
 /** A fake whose answers follow a script, one per call, the last one repeating. */
 function scripted(answers: { code?: number; stdout?: string; stderr?: string }[]) {
@@ -16,73 +16,78 @@ function scripted(answers: { code?: number; stdout?: string; stderr?: string }[]
   return { fake, host: new Host({ name: 'h1', address: 'h1', connection: fake }) }
 }
 
-test('port opens on the third probe: no change, timed summary, ss probes only', async () => {
-  const { fake, host } = scripted([{ stdout: CLOSED }, { stdout: CLOSED }, { stdout: OPEN }])
+/** Run the task as the runner does (a read-only task: its plan's operations, also in --check). */
+async function waited(t: ReturnType<typeof waitFor>, host: Host): Promise<TaskRunResult> {
+  return runTask(hostState(host), t, { check: true, ahead: [t] })
+}
+
+test('port opens on the third probe: ok in --check too, timed summary, one probe per poll', async () => {
+  const { fake, host } = scripted([{ code: 1 }, { code: 1 }, { code: 0 }])
   const t = waitFor({ port: 5432 }, { intervalMs: 5, timeoutMs: 5000 })
-  const plan = await t.resource.check!(host)
-  assert.is(plan.changed, false)
-  assert.match(plan.summary ?? '', /^port 5432 open after \d+\.\d s$/)
-  assert.equal(fake.commands.map((c) => c.command), ['ss -Htln', 'ss -Htln', 'ss -Htln'])
+  const r = await waited(t, host)
+  assert.is(r.status, 'ok')
+  assert.match(r.plan?.summary ?? '', /^port 5432 open after \d+\.\d s$/)
+  assert.equal(fake.commands.map((c) => c.command), Array(3).fill(listeningProbe('127.0.0.1', 5432).text))
   assert.is(t.name, 'waitFor port 5432')
 })
 
-test('timeout: a clear error naming host, port and time', async () => {
-  const { host } = scripted([{ stdout: CLOSED }])
-  const t = waitFor({ port: 5432 }, { intervalMs: 5, timeoutMs: 30 })
-  try {
-    await t.resource.check!(host)
-    assert.unreachable()
-  } catch (e) {
-    assert.instance(e, BerthError)
-    assert.is((e as Error).message, 'h1: port 5432 still not open after 0.0 s')
-  }
+test('the plan is one wait operation, so a runbook shows the wait', () => {
+  const plan = waitFor({ port: 5432 }, { intervalMs: 500, timeoutMs: 30000, delayMs: 1000 }).resource.plan(factValues([]))
+  assert.equal(plan.operations, [waitOp(listeningProbe('127.0.0.1', 5432), 'port 5432 open', { intervalMs: 500, timeoutMs: 30000, delayMs: 1000 })])
 })
 
-test('stopped: waits until nothing listens', async () => {
-  const { fake, host } = scripted([{ stdout: OPEN }, { stdout: CLOSED }])
-  const plan = await waitFor({ port: 5432, state: 'stopped' }, { intervalMs: 5 }).resource.check!(host)
-  assert.match(plan.summary ?? '', /^port 5432 closed after/)
-  assert.is(fake.commands.length, 2)
+test('timeout: a clear error naming host, what and time; the last output in the hint', async () => {
+  const { host } = scripted([{ code: 2, stderr: 'no response' }])
+  const r = await waited(waitFor({ command: 'pg_isready -q' }, { intervalMs: 5, timeoutMs: 30 }), host)
+  assert.is(r.status, 'failed')
+  assert.instance(r.error, BerthError)
+  assert.is(r.error?.message, 'h1: waited 0.0 s, and still not: command pg_isready -q succeeds')
+  assert.is((r.error as BerthError).hint, 'last output of the probe: no response')
+})
+
+test('stopped: the probe is negated, so it succeeds once nothing listens', async () => {
+  const { fake, host } = scripted([{ code: 1 }, { code: 0 }])
+  const r = await waited(waitFor({ port: 5432, state: 'stopped' }, { intervalMs: 5 }), host)
+  assert.match(r.plan?.summary ?? '', /^port 5432 closed after/)
+  assert.is(fake.commands[0]!.command, `! ${listeningProbe('127.0.0.1', 5432).text}`)
 })
 
 test('a non-local address: a TCP connect from the host with perl-base', async () => {
   const { fake, host } = scripted([{ code: 1 }, { code: 0 }])
-  const plan = await waitFor({ port: 5432, host: '10.0.0.2' }, { intervalMs: 5 }).resource.check!(host)
-  assert.match(plan.summary ?? '', /^port 5432 on 10\.0\.0\.2 open after/)
+  const r = await waited(waitFor({ port: 5432, host: '10.0.0.2' }, { intervalMs: 5 }), host)
+  assert.match(r.plan?.summary ?? '', /^port 5432 on 10\.0\.0\.2 open after/)
   assert.is(fake.commands[0]!.command, connectProbe('10.0.0.2', 5432, 1).text)
   assert.match(fake.commands[0]!.command, /^perl -e 'use IO::Socket::INET;/)
 })
 
-test('no perl: an error, not an endless wait', async () => {
-  const { host } = scripted([{ code: 127, stderr: 'sh: 1: perl: not found' }])
-  try {
-    await waitFor({ port: 5432, host: '10.0.0.2' }, { intervalMs: 5 }).resource.check!(host)
-    assert.unreachable()
-  } catch (e) {
-    assert.match((e as Error).message, /cannot probe 10\.0\.0\.2:5432: sh: 1: perl: not found/)
+test('the listening probe on real ss output (awk on this machine): address, wildcard, IPv6, scope, other ports', () => {
+  const ss = [
+    'LISTEN 0      128       0.0.0.0:2024  0.0.0.0:*',
+    'LISTEN 0      244     127.0.0.1:5432  0.0.0.0:*',
+    'LISTEN 0      511          [::]:80       [::]:*',
+    'LISTEN 0      4096 127.0.0.53%lo:53   0.0.0.0:*',
+    'LISTEN 0      511        [::1]:6379     [::]:*',
+    'LISTEN 0      128             *:9000        *:*',
+    'LISTEN 0      128      10.0.0.5:8443  0.0.0.0:*',
+  ].join('\n') + '\n'
+  const listening = (address: string, port: number): boolean => {
+    const awk = listeningProbe(address, port).text.replace(/^ss -Htln \| /, '')
+    return spawnSync('sh', ['-c', awk], { input: ss }).status === 0
   }
-})
-
-test('command: waits for exit 0, the last output in the timeout hint', async () => {
-  const ok = scripted([{ code: 2, stderr: 'no response' }, { code: 0 }])
-  const plan = await waitFor({ command: 'pg_isready -q' }, { intervalMs: 5 }).resource.check!(ok.host)
-  assert.match(plan.summary ?? '', /^command pg_isready -q succeeded after/)
-  const never = scripted([{ code: 2, stderr: 'no response' }])
-  try {
-    await waitFor({ command: 'pg_isready -q' }, { intervalMs: 5, timeoutMs: 20 }).resource.check!(never.host)
-    assert.unreachable()
-  } catch (e) {
-    assert.match((e as Error).message, /h1: command pg_isready -q still failing after/)
-    assert.is((e as BerthError).hint, 'last output: no response')
-  }
-})
-
-test('read-only: no facts, apply does nothing', async () => {
-  const t = waitFor({ port: 80 })
-  assert.equal(t.resource.facts(), [])
-  const fake = new FakeConnection()
-  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, { changed: false })
-  assert.is(fake.commands.length, 0)
+  const cases: [string, number, boolean][] = [
+    ['127.0.0.1', 5432, true],
+    ['127.0.0.1', 2024, true], // 0.0.0.0 takes every IPv4 address
+    ['::1', 2024, false], // but not IPv6
+    ['::1', 80, true], // [::] takes IPv6
+    ['127.0.0.1', 80, false],
+    ['127.0.0.53', 53, true], // the %lo scope is not part of the address
+    ['localhost', 6379, true], // either loopback
+    ['127.0.0.1', 9000, true], // * takes both families
+    ['127.0.0.1', 8443, false], // bound to another address
+    ['0.0.0.0', 8443, true], // a wildcard asks for any listener
+    ['127.0.0.1', 1, false],
+  ]
+  for (const [address, port, want] of cases) assert.is(listening(address, port), want, `${address}:${port}`)
 })
 
 test('local addresses', () => {
