@@ -4,7 +4,8 @@
 import { readFile } from 'node:fs/promises'
 import { BerthError } from '../../src/errors.ts'
 import { Secret, reveal } from '../../src/secrets.ts'
-import { sh, type ShellCommand } from '../../src/shell.ts'
+import { ShellCommand, quote, raw, sh } from '../../src/shell.ts'
+import { guardOp, runOp } from '../../src/operations/operation.ts'
 import type { Host } from '../../src/host.ts'
 import type { Fact } from '../../src/facts/fact.ts'
 import { gather } from '../../src/facts/gather.ts'
@@ -167,31 +168,29 @@ export function restoreDump(s: Server, r: RestoreInput): Task {
  * The settings handler: reload, then ask the server whether any setting now
  * waits for a restart (pg_settings.pending_restart) and restart if so, so no
  * change is ever left silently unapplied and no restart is done for nothing.
+ * Recorded as the rule, not the branch one run took: a command that reloads
+ * and waits (bounded) until new sessions see the new configuration, then a
+ * guard on pending_restart around the restart.
  */
 export function reloadOrRestart(s: Server, unit: string): Task {
+  const loadTime = psql(s, 'postgres', 'SELECT pg_conf_load_time()')
+  const reload = new ShellCommand(
+    [
+      `before=$(${loadTime.text}) || { echo ${quote(`${unit} does not answer; look at journalctl -u ${unit}`)} >&2; exit 1; }`,
+      `systemctl reload -- ${quote(unit)}`,
+      // The reload is asynchronous (SIGHUP): wait until a new session sees a newer configuration load.
+      `i=0; while [ "$(${loadTime.text})" = "$before" ]; do i=$((i+1)); if [ "$i" -ge 300 ]; then echo ${quote(`${unit} did not reread its configuration within 15 s of a reload; look at journalctl -u ${unit}`)} >&2; exit 1; fi; sleep 0.05; done`,
+    ].join('\n'),
+  )
+  const pending = psql(s, 'postgres', 'SELECT name FROM pg_settings WHERE pending_restart ORDER BY name')
+  const operations = [
+    runOp(reload),
+    guardOp(sh`[ -n "$(${raw(pending.text)})" ]`, 'a setting waits for a restart (pg_settings.pending_restart)', [runOp(sh`systemctl restart -- ${unit}`)]),
+  ]
   const res: Resource<Plan> = {
     title: `reload ${unit}, restart if a setting waits for it`,
     facts: () => [],
-    plan: () => ({ changed: true, summary: `reload ${unit}, restart if a setting waits for it` }),
-    apply: async (host) => {
-      const loadTime = async (): Promise<string> => {
-        const out = await host.run(psql(s, 'postgres', 'SELECT pg_conf_load_time()')).nothrow()
-        if (out.code !== 0) throw new BerthError(`${unit} does not answer: ${out.stderr.trim()}`, { hint: `look at journalctl -u ${unit} on the host` })
-        return out.stdout.trim()
-      }
-      const before = await loadTime()
-      await host.$`systemctl reload -- ${unit}`
-      // The reload is asynchronous (SIGHUP): wait until new sessions see a newer configuration load.
-      const deadline = Date.now() + 15_000
-      while ((await loadTime()) === before) {
-        if (Date.now() > deadline) throw new BerthError(`${unit} did not reread its configuration within 15 s of a reload`, { hint: `look at journalctl -u ${unit} on the host` })
-        await new Promise((r) => setTimeout(r, 50))
-      }
-      const out = await host.run(psql(s, 'postgres', 'SELECT name FROM pg_settings WHERE pending_restart ORDER BY name'))
-      const pending = out.stdout.split('\n').filter(Boolean)
-      if (pending.length > 0) await host.$`systemctl restart -- ${unit}`
-      return { stdout: pending.length > 0 ? `restarted for ${pending.join(', ')}\n` : 'reloaded; no setting waits for a restart\n' }
-    },
+    plan: () => ({ changed: true, summary: `reload ${unit}, restart if a setting waits for it`, operations }),
   }
   return task(res)
 }

@@ -86,7 +86,7 @@ export class RunbookReporter implements Reporter {
       `# Runbook: ${h.playbook}`,
       '',
       `- ${this.#check ? 'What would run now (`--check`): nothing was changed.' : 'What ran.'} Made by berth ${h.version} on ${this.#time || new Date().toISOString()} from \`${h.invocation}\`.`,
-      '- Each block runs on the host named above it, as root, in a POSIX shell: open the host with the `ssh` line, then paste the blocks in order and stop at the first error. A host\'s blocks for a play come after those for the plays before it.',
+      '- Each block runs on the host named above it, as root, in a POSIX shell: open the host with the `ssh` line, then paste the blocks in order; each is a subshell that stops at its first error, and you stop there too. A host\'s blocks for a play come after those for the plays before it.',
       '- Secret values are masked (`********`): put them in by hand where they stand.',
       '- Tasks with nothing to do are listed without a block.',
       '',
@@ -109,7 +109,8 @@ export class RunbookReporter implements Reporter {
           else if (t.status === 'unreachable') out.push(`${title}: the host was unreachable; the run stopped here`, '')
           else if (!t.operations) out.push(t.status === 'ok' ? `${title}: nothing to do` : `${title}: **cannot be run by hand**: this step records no operations (it ran as code)`, '')
           else if (t.operations.length === 0) out.push(`${title}: nothing to do`, '')
-          else out.push(`${title}${t.status === 'failed' ? ' (it failed in this run)' : ''}`, '', '```sh', ...t.operations.flatMap((o) => renderOperation(o)), '```', '')
+          // A subshell with set -e: the block stops at its first error, and an `exit` in it leaves the operator's shell open.
+          else out.push(`${title}${t.status === 'failed' ? ' (it failed in this run)' : ''}`, '', '```sh', '(', 'set -e', ...t.operations.flatMap((o) => renderOperation(o)), ')', '```', '')
         }
       }
     }

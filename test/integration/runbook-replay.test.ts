@@ -84,7 +84,7 @@ test('a second run records nothing to paste; a failed run still writes what ran 
   })
   assert.is(r.code, 2)
   const md = readFileSync(failing, 'utf8')
-  assert.match(md, /1\. first\n\n```sh\necho first\n```/)
+  assert.match(md, /1\. first\n\n```sh\n\(\nset -e\necho first\n\)\n```/)
   assert.match(md, /2\. second \(it failed in this run\)/)
 })
 

@@ -98,7 +98,7 @@ test('golden: a run of two tasks on two hosts, a skipped and a code-only step', 
     `# Runbook: site
 
 - What would run now (\`--check\`): nothing was changed. Made by berth 0.1.0 on 2026-12-02T10:00:00.000Z from \`./playbooks/site.ts -i hosts.yml\`.
-- Each block runs on the host named above it, as root, in a POSIX shell: open the host with the \`ssh\` line, then paste the blocks in order and stop at the first error. A host's blocks for a play come after those for the plays before it.
+- Each block runs on the host named above it, as root, in a POSIX shell: open the host with the \`ssh\` line, then paste the blocks in order; each is a subshell that stops at its first error, and you stop there too. A host's blocks for a play come after those for the plays before it.
 - Secret values are masked (\`********\`): put them in by hand where they stand.
 - Tasks with nothing to do are listed without a block.
 
@@ -109,6 +109,8 @@ test('golden: a run of two tasks on two hosts, a skipped and a code-only step', 
 1. motd
 
 \`\`\`sh
+(
+set -e
 # /etc/motd: 3 bytes, mode 0644
 tmp=$(mktemp "$(dirname -- /etc/motd)/.berth.XXXXXXXX")
 cat > "$tmp" <<'BERTH_EOF'
@@ -117,6 +119,7 @@ BERTH_EOF
 chmod 0644 "$tmp"
 if [ -e /etc/motd ]; then chown --reference=/etc/motd "$tmp"; fi
 mv -f "$tmp" /etc/motd
+)
 \`\`\`
 
 2. migrate: **cannot be run by hand**: this step records no operations (it ran as code)
@@ -124,7 +127,10 @@ mv -f "$tmp" /etc/motd
 3. handler: reload nginx
 
 \`\`\`sh
+(
+set -e
 systemctl reload nginx
+)
 \`\`\`
 
 ### web2: \`ssh -p 2222 root@10.0.0.2\`
