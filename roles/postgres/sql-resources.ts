@@ -9,7 +9,7 @@ import { guardOp, runOp } from '../../src/operations/operation.ts'
 import type { Host } from '../../src/host.ts'
 import type { Fact } from '../../src/facts/fact.ts'
 import { gather } from '../../src/facts/gather.ts'
-import { runCommands, type CommandsPlan } from '../../src/resources/file.ts'
+import type { CommandsPlan } from '../../src/resources/file.ts'
 import { task, type Plan, type Resource, type Task } from '../../src/resources/resource.ts'
 import { binDir, POSTGRES_HOME } from './layout.ts'
 import { psql, psqlStdin, sqlIdent, sqlLiteral, type Server } from './psql.ts'
@@ -45,8 +45,18 @@ export function planLoginRole(r: LoginRoleInput, server: ServerState, verifier: 
   return { changed: true, summary: `alter role ${r.name}: ${notes.join(', ')}`, sql: `ALTER ROLE ${sqlIdent(r.name)} ${attrs} PASSWORD ${sqlLiteral(verifier())};` }
 }
 
-async function runSql(host: Host, s: Server, database: string, sql: string): Promise<void> {
-  await host.run(psqlStdin(s, database)).stdin(sql)
+/**
+ * A plan that needs the server's answers cannot be made while it is not
+ * running: then it fails (in --check after changes that were not made, the
+ * runner reports it as a change not seen yet). After the role's wait for the
+ * server, the facts are read again, so a real run plans on the running server.
+ */
+function needsServer<P extends Plan>(what: string, server: ServerState, plan: P): P {
+  if (plan.changed && !server.running)
+    throw new BerthError(`${what}: the ${notRunning(server)}, so what it holds cannot be read`, {
+      hint: 'the tasks before this one install and start it; journalctl -u postgresql@VERSION-main on the host says why it is not running',
+    })
+  return plan
 }
 
 export function loginRole(s: Server, r: LoginRoleInput): Task {
@@ -54,22 +64,20 @@ export function loginRole(s: Server, r: LoginRoleInput): Task {
   const res: Resource<RolePlan> = {
     title: `role ${r.name}${r.replication ? ' (replication)' : ''}`,
     facts: () => [probe],
-    plan: (facts) => planLoginRole(r, facts.get(probe), () => scramVerifier(reveal(r.password))),
-    apply: async (host, plan) => {
-      // The plan was made before the server ran (check mode or a first run): plan again now.
-      const sql = plan.sql ?? planLoginRole(r, await currentState(host, s), () => scramVerifier(reveal(r.password))).sql
-      if (sql) await runSql(host, s, 'postgres', sql)
+    plan: (facts) => {
+      const server = facts.get(probe)
+      const plan = needsServer(`role ${r.name}`, server, planLoginRole(r, server, () => scramVerifier(reveal(r.password))))
+      // The SQL carries a fresh SCRAM verifier: on psql's standard input, never shown.
+      return { ...plan, operations: plan.sql ? [runOp(psqlStdin(s, 'postgres'), { stdin: plan.sql, sensitive: true })] : [] }
     },
   }
   return task(res)
 }
 
-/** Read one fact again at apply time (the plan's may predate the server), through the engine's gather. */
+/** Read one fact again at apply time, through the engine's gather (the restore reads its table count just before it acts). */
 async function readNow<T>(host: Host, f: Fact<T>): Promise<T> {
   return (await gather(host, [f])).get(f)
 }
-
-const currentState = (host: Host, s: Server): Promise<ServerState> => readNow(host, serverStateFact(s))
 
 /** Pure: a database with this owner. */
 export function planDatabase(name: string, owner: string, server: ServerState): CommandsPlan & { sql?: string[] } {
@@ -85,11 +93,11 @@ export function database(s: Server, name: string, owner: string): Task {
   const res: Resource<CommandsPlan & { sql?: string[] }> = {
     title: `database ${name} (owner ${owner})`,
     facts: () => [probe],
-    plan: (facts) => planDatabase(name, owner, facts.get(probe)),
-    apply: async (host, plan) => {
+    plan: (facts) => {
+      const server = facts.get(probe)
+      const plan = needsServer(`database ${name}`, server, planDatabase(name, owner, server))
       // CREATE DATABASE cannot run inside a transaction block: one -c per statement.
-      const sql = plan.sql ?? planDatabase(name, owner, await currentState(host, s)).sql ?? []
-      for (const st of sql) await host.run(psql(s, 'postgres', st))
+      return { ...plan, operations: (plan.sql ?? []).map((st) => runOp(psql(s, 'postgres', st))) }
     },
   }
   return task(res)
@@ -107,9 +115,10 @@ export function replicationSlot(s: Server, name: string): Task {
   const res: Resource<CommandsPlan> = {
     title: `replication slot ${name}`,
     facts: () => [probe],
-    plan: (facts) => planSlot(name, facts.get(probe)),
-    apply: async (host) => {
-      if (!(await currentState(host, s)).slots.has(name)) await runCommands(host, [create()])
+    plan: (facts) => {
+      const server = facts.get(probe)
+      const plan = needsServer(`replication slot ${name}`, server, planSlot(name, server))
+      return { ...plan, operations: plan.changed ? [runOp(create())] : [] }
     },
   }
   return task(res)

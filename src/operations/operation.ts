@@ -17,6 +17,8 @@ export interface RunOperation {
   readonly stdin?: Buffer | undefined
   /** Kill the command after this long. */
   readonly timeoutMs?: number | undefined
+  /** The input is never shown (SQL with a password verifier): records name it only. */
+  readonly sensitive?: boolean | undefined
 }
 
 export interface WriteOperation {
@@ -61,8 +63,11 @@ export type Operation = RunOperation | WriteOperation | WaitOperation | GuardOpe
 
 const bytes = (data: string | Buffer): Buffer => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data)
 
-export function runOp(command: ShellCommand, options: { stdin?: string | Buffer | undefined; timeoutMs?: number | undefined } = {}): RunOperation {
-  return { kind: 'run', command, stdin: options.stdin === undefined ? undefined : bytes(options.stdin), timeoutMs: options.timeoutMs }
+export function runOp(
+  command: ShellCommand,
+  options: { stdin?: string | Buffer | undefined; timeoutMs?: number | undefined; sensitive?: boolean | undefined } = {},
+): RunOperation {
+  return { kind: 'run', command, stdin: options.stdin === undefined ? undefined : bytes(options.stdin), timeoutMs: options.timeoutMs, ...(options.sensitive ? { sensitive: true } : {}) }
 }
 
 export function writeOp(path: string, content: string | Buffer, attributes: Omit<WriteOperation, 'kind' | 'path' | 'content'> = {}): WriteOperation {

@@ -5,7 +5,7 @@
 import type { Operation } from './operation.ts'
 
 export type OperationRecord =
-  | { kind: 'run'; command: string; stdin?: string; stdinBase64?: string; timeoutMs?: number }
+  | { kind: 'run'; command: string; stdin?: string; stdinBase64?: string; stdinSensitive?: boolean; timeoutMs?: number }
   | {
       kind: 'write'
       path: string
@@ -35,12 +35,14 @@ const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries
 export function recordOf(op: Operation): OperationRecord {
   switch (op.kind) {
     case 'run': {
-      const text = op.stdin === undefined ? undefined : asText(op.stdin)
+      const shown = op.sensitive ? undefined : op.stdin
+      const text = shown === undefined ? undefined : asText(shown)
       return defined({
         kind: 'run' as const,
         command: op.command.text,
         stdin: text,
-        stdinBase64: op.stdin !== undefined && text === undefined ? op.stdin.toString('base64') : undefined,
+        stdinBase64: shown !== undefined && text === undefined ? shown.toString('base64') : undefined,
+        stdinSensitive: op.sensitive && op.stdin !== undefined ? true : undefined,
         timeoutMs: op.timeoutMs,
       })
     }

@@ -141,6 +141,7 @@ export function renderOperation(op: OperationRecord): string[] {
   return ((): string[] => {
     switch (op.kind) {
       case 'run':
+        if (op.stdinSensitive) return ['# its standard input is sensitive and not shown: give it by hand (a here-document or a pipe)', ...op.command.split('\n')]
         return op.stdin !== undefined || op.stdinBase64 !== undefined ? withInput(`{ ${op.command}\n}`, op.stdin, op.stdinBase64) : op.command.split('\n')
       case 'write': {
         const p = quote(op.path)
