@@ -8,7 +8,7 @@ import { fileContentFact, type FileState } from '../../src/facts/file.ts'
 import { exitCodeFact } from '../../src/facts/command.ts'
 import { sh, type ShellCommand } from '../../src/shell.ts'
 import { planContent, type ContentPlan } from '../../src/resources/copy.ts'
-import { runCommands, type CommandsPlan } from '../../src/resources/file.ts'
+import { withCommandOperations, type CommandsPlan } from '../../src/resources/file.ts'
 import { task, type Plan, type Resource, type Task } from '../../src/resources/resource.ts'
 import { aptCandidateFact, clustersFact, dataDirFact, isPristine, type AptCandidate, type ClusterEntry, type DataDirState } from './cluster-facts.ts'
 import { packageDefaultDataDir, type ClusterId } from './layout.ts'
@@ -67,7 +67,6 @@ export function preflight(input: PreflightInput): Task {
         Object.fromEntries(Object.entries(dirFacts).map(([o, f]) => [o, facts.get(f)])),
         new Set(mountFacts.filter(([, f]) => facts.get(f) === 0).map(([o]) => o)),
       ),
-    apply: async () => {},
   }
   return task(res)
 }
@@ -96,8 +95,7 @@ export function dropPackageDefaultCluster(role: string, c: ClusterId, dataDir: s
   const res: Resource<CommandsPlan> = {
     title: `no unused package cluster in the way of ${c.version}/${c.cluster}`,
     facts: () => [clustersFact, atDefault],
-    plan: (facts) => planDropDefault(role, c, dataDir, facts.get(clustersFact), facts.get(atDefault)),
-    apply: (host, plan) => runCommands(host, plan.commands),
+    plan: (facts) => withCommandOperations(planDropDefault(role, c, dataDir, facts.get(clustersFact), facts.get(atDefault))),
   }
   return task(res)
 }
@@ -130,8 +128,7 @@ export function createCluster(i: CreateClusterInput): Task {
   const res: Resource<CommandsPlan> = {
     title: `cluster ${i.version}/${i.cluster} at ${i.dataDir}`,
     facts: () => [clustersFact, dir],
-    plan: (facts) => planCreateCluster(i, facts.get(clustersFact), facts.get(dir)),
-    apply: (host, plan) => runCommands(host, plan.commands),
+    plan: (facts) => withCommandOperations(planCreateCluster(i, facts.get(clustersFact), facts.get(dir))),
   }
   return task(res)
 }

@@ -1,14 +1,11 @@
 // Objects inside a running server, as resources: login roles with passwords,
 // databases with an owner, physical replication slots, and a dump restored
 // once into an empty database. Plans read one batched probe of the server.
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { BerthError } from '../../src/errors.ts'
 import { Secret, reveal } from '../../src/secrets.ts'
 import { ShellCommand, quote, raw, sh } from '../../src/shell.ts'
-import { guardOp, runOp } from '../../src/operations/operation.ts'
-import type { Host } from '../../src/host.ts'
-import type { Fact } from '../../src/facts/fact.ts'
-import { gather } from '../../src/facts/gather.ts'
+import { guardOp, runOp, writeOp } from '../../src/operations/operation.ts'
 import type { CommandsPlan } from '../../src/resources/file.ts'
 import { task, type Plan, type Resource, type Task } from '../../src/resources/resource.ts'
 import { binDir, POSTGRES_HOME } from './layout.ts'
@@ -74,10 +71,6 @@ export function loginRole(s: Server, r: LoginRoleInput): Task {
   return task(res)
 }
 
-/** Read one fact again at apply time, through the engine's gather (the restore reads its table count just before it acts). */
-async function readNow<T>(host: Host, f: Fact<T>): Promise<T> {
-  return (await gather(host, [f])).get(f)
-}
 
 /** Pure: a database with this owner. */
 export function planDatabase(name: string, owner: string, server: ServerState): CommandsPlan & { sql?: string[] } {
@@ -152,21 +145,25 @@ export function restoreDump(s: Server, r: RestoreInput): Task {
   const res: Resource<Plan> = {
     title: `restore ${r.database} from ${r.file} once`,
     facts: () => [probe],
-    plan: (facts) => planRestore(r, facts.get(probe)),
-    apply: async (host) => {
-      const count = await readNow(host, probe)
+    plan: (facts) => {
+      const count = facts.get(probe)
+      const plan = planRestore(r, count)
+      if (!plan.changed) return plan
+      // Facts are read again after the database task's change, so this is the database as it is now.
       if (count.database !== 'present')
         throw new BerthError(`cannot tell whether database ${r.database} is empty (${count.database}): not restoring ${r.file} blind`, {
           hint: 'the database task before this one creates it; check that the server runs and accepts the postgres account',
         })
-      if (!planRestore(r, count).changed) return
-      const { content, format } = ownershipFreeDump(await readFile(r.file), r.owner, r.file)
+      // The dump is read on the controller only when it is to be restored.
+      const { content, format } = ownershipFreeDump(readFileSync(r.file), r.owner, r.file)
       const remote = `${POSTGRES_HOME}/.berth-restore-${r.database}`
-      await host.writeFile(remote, content, { mode: '0600', owner: 'postgres', group: 'postgres', sensitive: true })
-      try {
-        await host.run(restoreCommand(s, r, remote, format))
-      } finally {
-        await host.$`rm -f -- ${remote}`.nothrow()
+      return {
+        ...plan,
+        operations: [
+          // Its data is the registry's: never shown, and removed however the restore ends.
+          writeOp(remote, content, { mode: '0600', owner: 'postgres', group: 'postgres', sensitive: true }),
+          runOp(sh`trap ${`rm -f -- ${quote(remote)}`} EXIT; ${restoreCommand(s, r, remote, format)}`),
+        ],
       }
     },
   }

@@ -6,7 +6,7 @@
 // unless `replaceDataDir` says so, and even then it is kept beside, renamed.
 import { BerthError } from '../../src/errors.ts'
 import { sh, type ShellCommand } from '../../src/shell.ts'
-import { runCommands, type CommandsPlan } from '../../src/resources/file.ts'
+import { withCommandOperations, type CommandsPlan } from '../../src/resources/file.ts'
 import { task, type Resource, type Task } from '../../src/resources/resource.ts'
 import { dataDirFact, isPristine, type DataDirState } from './cluster-facts.ts'
 import { binDir, type ClusterId } from './layout.ts'
@@ -74,9 +74,8 @@ export function standbyData(i: StandbyDataInput): Task {
     plan: (facts) => {
       const p = facts.get(primary)
       const { decision, summary } = decideStandbyData(i, facts.get(dir), p)
-      return { changed: decision !== 'keep', summary, decision, commands: standbyDataCommands(i, decision) }
+      return withCommandOperations({ changed: decision !== 'keep', summary, decision, commands: standbyDataCommands(i, decision) })
     },
-    apply: async (host, plan) => runCommands(host, plan.commands),
   }
   return task(res)
 }
