@@ -3,6 +3,7 @@
 // run now. Per play, per host, in order: each task's title and the shell to
 // paste on that host, file contents as quoted heredocs with their exact bytes,
 // waits as bounded loops, guards as `if` tests.
+import { createHash } from 'node:crypto'
 import { placeTempFileSteps } from '../host.ts'
 import { quote } from '../shell.ts'
 import type { OperationRecord } from '../operations/record.ts'
@@ -89,8 +90,11 @@ export class RunbookReporter implements Reporter {
       '- Each block runs on the host named above it, as root, in a POSIX shell: open the host with the `ssh` line, then paste the blocks in order; each is a subshell that stops at its first error, and you stop there too. A host\'s blocks for a play come after those for the plays before it.',
       '- Secret values are masked (`********`): put them in by hand where they stand.',
       '- Tasks with nothing to do are listed without a block.',
-      '',
     ]
+    const sensitive = [...this.#plays].flatMap((p) => [...p.hosts].flatMap(([host, tasks]) => tasks.flatMap((t) => sensitiveFiles(t.operations ?? []).map((f) => `\`${f}\` on ${host}`))))
+    if (sensitive.length > 0)
+      out.push(`- Sensitive content is not in this runbook: before you start, put these files on their hosts (mode 0600, exact bytes): ${sensitive.join(', ')}.`)
+    out.push('')
     for (const play of this.#plays) {
       out.push(`## Play: ${play.name} (\`${play.pattern}\`)`, '')
       if (play.hosts.size === 0) out.push('No host matched.', '')
@@ -118,6 +122,24 @@ export class RunbookReporter implements Reporter {
   }
 }
 
+/**
+ * Where a runbook reads what it must not print (a sensitive file's content, SQL
+ * with a password verifier): files the operator puts on the host, 0600, first.
+ */
+export const SENSITIVE_DIR = '/root/berth-sensitive'
+
+/** The file a sensitive standard input is read from, named after its command. */
+export function sensitiveInput(command: string): string {
+  return `${SENSITIVE_DIR}/input-${createHash('sha256').update(command).digest('hex').slice(0, 12)}`
+}
+
+/** The sensitive files an operation list reads, for the runbook's header. */
+function sensitiveFiles(ops: readonly OperationRecord[]): string[] {
+  return ops.flatMap((op) =>
+    op.kind === 'write' && op.sensitive ? [SENSITIVE_DIR + op.path] : op.kind === 'run' && op.stdinSensitive ? [sensitiveInput(op.command)] : op.kind === 'guard' ? sensitiveFiles(op.then) : [],
+  )
+}
+
 /** A heredoc delimiter that is no line of `text`. */
 function delimiter(text: string, base: string): string {
   const lines = new Set(text.split('\n'))
@@ -141,14 +163,14 @@ export function renderOperation(op: OperationRecord): string[] {
   return ((): string[] => {
     switch (op.kind) {
       case 'run':
-        if (op.stdinSensitive) return ['# its standard input is sensitive and not shown: give it by hand (a here-document or a pipe)', ...op.command.split('\n')]
+        if (op.stdinSensitive) return [`# its standard input is sensitive: not in this runbook; put it in ${sensitiveInput(op.command)} first`, `{ ${op.command}\n} < ${quote(sensitiveInput(op.command))}`]
         return op.stdin !== undefined || op.stdinBase64 !== undefined ? withInput(`{ ${op.command}\n}`, op.stdin, op.stdinBase64) : op.command.split('\n')
       case 'write': {
         const p = quote(op.path)
         const head = [`# ${op.path}: ${op.bytes} bytes${op.mode ? `, mode ${op.mode}` : ''}${op.owner || op.group ? `, ${op.owner ?? ''}:${op.group ?? ''}` : ''}`]
         const mk = [...(op.makeParents ? [`mkdir -p -m 0755 -- "$(dirname -- ${p})"`] : []), `tmp=$(mktemp "$(dirname -- ${p})/.berth.XXXXXXXX")`]
         const body = op.sensitive
-          ? [`# its content is sensitive and not shown: write it to "$tmp" by hand, then go on`]
+          ? [`# its content is sensitive: not in this runbook; put it in ${SENSITIVE_DIR}${op.path} first`, `cat -- ${quote(SENSITIVE_DIR + op.path)} > "$tmp"`]
           : withInput(`cat > "$tmp"`, op.content, op.contentBase64)
         const place = placeTempFileSteps(op.path, {
           mode: op.mode,

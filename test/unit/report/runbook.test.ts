@@ -2,7 +2,7 @@
 // Markdown for a small run.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { RunbookReporter, renderOperation } from '../../../src/report/runbook.ts'
+import { RunbookReporter, renderOperation, sensitiveInput } from '../../../src/report/runbook.ts'
 import type { OperationRecord } from '../../../src/operations/record.ts'
 import { recordOf } from '../../../src/operations/record.ts'
 import { guardOp, runOp, waitOp, writeOp } from '../../../src/operations/operation.ts'
@@ -47,11 +47,17 @@ const cases: [string, OperationRecord, string[]][] = [
     [
       '# /root/.pgpass: 19 bytes, mode 0600',
       'tmp=$(mktemp "$(dirname -- /root/.pgpass)/.berth.XXXXXXXX")',
-      '# its content is sensitive and not shown: write it to "$tmp" by hand, then go on',
+      '# its content is sensitive: not in this runbook; put it in /root/berth-sensitive/root/.pgpass first',
+      'cat -- /root/berth-sensitive/root/.pgpass > "$tmp"',
       'chmod 0600 "$tmp"',
       'if [ -e /root/.pgpass ]; then chown --reference=/root/.pgpass "$tmp"; fi',
       'mv -f "$tmp" /root/.pgpass',
     ],
+  ],
+  [
+    'a command whose input is sensitive (SQL with a password verifier): read from a file the operator puts there first',
+    recordOf(runOp(sh`psql -f -`, { stdin: 'ALTER ROLE x PASSWORD ...;\n', sensitive: true })),
+    [`# its standard input is sensitive: not in this runbook; put it in ${sensitiveInput('psql -f -')} first`, `{ psql -f -\n} < ${sensitiveInput('psql -f -')}`],
   ],
   [
     'a wait: a bounded loop',
