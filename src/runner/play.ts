@@ -181,20 +181,28 @@ async function runBatch(
 
   reportUnreachable() // when every host was unreachable, or the play had no tasks
 
-  // Handlers: once each, in the order the tasks first name them, on the hosts that notified them.
-  const order: Handler[] = []
-  for (const list of spec.tasks.values()) for (const t of list) for (const h of t.options.notify ?? []) if (!order.includes(h)) order.push(h)
-  for (const handler of order) {
-    const states = live().filter((s) => s.notified.has(handler))
+  // Handlers: once each, by name, in the order the tasks first name them, on the hosts that notified
+  // them, in parallel across hosts. A role builds its handler per host (its tasks may differ by
+  // host), so one name can stand for several Handler objects: each host runs its own.
+  const order: string[] = []
+  for (const list of spec.tasks.values()) for (const t of list) for (const h of t.options.notify ?? []) if (!order.includes(h.name)) order.push(h.name)
+  for (const name of order) {
+    const mine = (s: HostState): Handler | undefined => [...s.notified].find((h) => h.name === name)
+    const states = live().filter((s) => mine(s) !== undefined)
     if (states.length === 0) continue
-    for (let i = 0; i < handler.tasks.length; i++) {
-      const t = handler.tasks[i] as Task
-      emit({ kind: 'task_start', play: spec.name, task: `${handler.name}${handler.tasks.length > 1 ? ` (${t.name})` : ''}`, handler: true })
-      const hostsNow = states.filter((s) => !s.failed && !s.unreachable)
-      const rows = await mapLimit(hostsNow, settings.forks, (s) => runTask(s, t, { check: settings.check, ahead: handler.tasks.slice(i) }))
-      rows.forEach((r, k) => record(spec, hostsNow[k] as HostState, settings, ledger, emit, results, { ...r, task: handler.name }))
+    const steps = Math.max(...states.map((s) => mine(s)?.tasks.length ?? 0))
+    for (let i = 0; i < steps; i++) {
+      const hostsNow = states.filter((s) => !s.failed && !s.unreachable && (mine(s)?.tasks.length ?? 0) > i)
+      if (hostsNow.length === 0) break
+      const first = (mine(hostsNow[0] as HostState) as Handler).tasks[i] as Task
+      emit({ kind: 'task_start', play: spec.name, task: `${name}${steps > 1 ? ` (${first.name})` : ''}`, handler: true })
+      const rows = await mapLimit(hostsNow, settings.forks, (s) => {
+        const h = mine(s) as Handler
+        return runTask(s, h.tasks[i] as Task, { check: settings.check, ahead: h.tasks.slice(i) })
+      })
+      rows.forEach((r, k) => record(spec, hostsNow[k] as HostState, settings, ledger, emit, results, { ...r, task: name }))
     }
-    for (const s of states) s.notified.delete(handler)
+    for (const s of states) for (const h of [...s.notified]) if (h.name === name) s.notified.delete(h)
   }
   return spec.options.anyErrorsFatal === true && batch.some((s) => s.failed)
 }

@@ -91,6 +91,21 @@ test('handlers run once, at the end, in order, only on hosts that notified them'
   assert.is(readFileSync(log, 'utf8'), 'second-a\nfirst-a\n')
 })
 
+test('a handler built per host (as a role builds it) runs once by name, on all its hosts in parallel, under one banner', async () => {
+  const hosts = ['a', 'b', 'c'].map((n) => makeHost(n).host)
+  const log = join(dir, 'per-host.log')
+  // Each host waits until all three have started: run host after host, this would never finish.
+  const started = join(dir, 'started')
+  const apply = step('apply settings', {
+    check: async () => ({ changed: true }),
+    apply: async (h) => void (await h.$`echo ${h.name} >> ${started}; i=0; while [ "$(wc -l < ${started})" -lt 3 ] && [ $i -lt 200 ]; do i=$((i+1)); sleep 0.05; done; echo ${h.name} $(wc -l < ${started}) >> ${log}`),
+  })
+  const r = await play(hosts, (h) => [note(join(dir, `${h.name}-conf`), 'x\n').notify(handler('apply settings', apply))])
+  const banners = r.events.filter((e) => e.kind === 'task_start' && e.handler)
+  assert.is(banners.length, 1, 'one RUNNING HANDLER banner for the three per-host handlers of one name')
+  assert.equal(readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[1]).sort(), ['3', '3', '3'], 'all three had started when each finished')
+})
+
 test('a failing host stops; the others go on; the error names host, command, exit code and stderr', async () => {
   const a = makeHost('a')
   const b = makeHost('b')
