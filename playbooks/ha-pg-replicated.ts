@@ -7,62 +7,9 @@
 //   ... --check --diff              what would change
 //   ... -e pg.replaceDataDir=true   let a standby replace a data directory that holds other data (kept beside)
 //
-// Variables: `pg` (an object of the roles' options, group_vars/postgres/main.yml),
-// `pg_replication_password` and `pg_harbor_password` (the vault).
-// The Harbor tier joins this playbook in a later step; `databaseTier` is what it builds on.
-import { playbook, ConfigError, type Host, type Playbook } from '../src/index.ts'
-import { pg13Primary, type PgPrimaryOptions } from '../roles/pg13-primary/index.ts'
-import { pg13Standby, type PgStandbyOptions } from '../roles/pg13-standby/index.ts'
-import { slotNameFor } from '../roles/postgres/layout.ts'
-import { packageTasks } from '../roles/postgres/common-tasks.ts'
-
-interface Peer {
-  name: string
-  address: string
-}
-
-const peers = (pb: Playbook, pattern: string): Peer[] =>
-  // The whole inventory, not --limit: a standby needs its primary's address even when only the standby is played.
-  pb.inventory.select(pattern).map((h) => ({ name: h.name, address: typeof h.vars.ansible_host === 'string' ? h.vars.ansible_host : h.name }))
-
-/** The `pg` variable as the roles' options; the roles check every value. */
-const pgVars = (h: Host): Partial<PgPrimaryOptions & PgStandbyOptions> => h.var<Partial<PgPrimaryOptions & PgStandbyOptions>>('pg', {})
-
-export async function databaseTier(pb: Playbook): Promise<{ primary: Peer }> {
-  const primaries = peers(pb, 'pg_primary')
-  const standbys = peers(pb, 'pg_standby')
-  const [primary, ...more] = primaries
-  if (!primary || more.length > 0)
-    throw new ConfigError(`group pg_primary must hold exactly one host, it holds ${primaries.length}${primaries.length ? ` (${primaries.map((p) => p.name).join(', ')})` : ''}`, {
-      hint: 'put the primary in pg_primary and every standby in pg_standby',
-    })
-  const everyPostgresHost = [primary, ...standbys].map((p) => p.address)
-
-  /** What both roles take from the host's variables and the inventory. */
-  const shared = (h: Host, role: string) => ({
-    ...pgVars(h),
-    dataDir: h.need<string>('pg.dataDir', role),
-    archiveDir: h.need<string>('pg.archiveDir', role),
-    harborClients: h.need<string[]>('pg.harborClients', role),
-    replicationPassword: h.need<string>('pg_replication_password', role),
-    replicationFrom: everyPostgresHost,
-  })
-  const primaryOptions = (h: Host) => ({
-    ...shared(h, 'pg13-primary'),
-    harborPassword: h.need<string>('pg_harbor_password', 'pg13-primary'),
-    standbySlots: standbys.map((s) => slotNameFor(s.name)),
-  })
-  const standbyOptions = (h: Host) => ({ ...shared(h, 'pg13-standby'), primaryHost: primary.address, slotName: slotNameFor(h.name) })
-  const isPrimary = (h: Host): boolean => h.name === primary.name
-
-  // Packages first on every database host at once (the installs dominate a first run); the roles then find them there.
-  await pb.play('PostgreSQL packages', 'pg_primary:pg_standby', (h) =>
-    isPrimary(h) ? packageTasks('pg13-primary', pg13Primary.resolve(primaryOptions(h))) : packageTasks('pg13-standby', pg13Standby.resolve(standbyOptions(h))),
-  )
-  await pb.play('PostgreSQL primary', 'pg_primary', (h) => pg13Primary(primaryOptions(h)))
-  await pb.play('PostgreSQL standby', 'pg_standby', (h) => pg13Standby(standbyOptions(h)))
-  return { primary }
-}
+// Variables: see playbooks/tiers/database.ts (the tier this playbook runs).
+import { playbook } from '../src/index.ts'
+import { databaseTier } from './tiers/database.ts'
 
 await playbook('ha-pg-replicated: Harbor database on a PostgreSQL primary and standby', async (pb) => {
   await databaseTier(pb)
