@@ -2,9 +2,7 @@
 // the field runbook (seed 001, steps 3, 4 and 6) builds it by hand: the
 // cluster at a chosen data directory, WAL archiving, a replication role and a
 // slot per standby, Harbor's role and databases, and dumps restored once.
-import { defineRole } from '../../src/role.ts'
-import type { Secret } from '../../src/secrets.ts'
-import type { Task } from '../../src/resources/resource.ts'
+import { defineRole, type Secret, type Task } from '../../src/index.ts'
 import { configTasks, databasesOf, handlersFor, installTasks, primarySettings, serverOf } from '../postgres/common-tasks.ts'
 import { checkDumpFile, checkPassword, checkPostgresOptions, type Fail, POSTGRES_DEFAULTS, type PostgresOptions } from '../postgres/options.ts'
 import { database, loginRole, replicationSlot, restoreDump } from '../postgres/sql-resources.ts'

@@ -2,8 +2,7 @@
 // the field runbook (seed 001, step 5) builds it by hand with pg_basebackup -R,
 // but refusing to replace a data directory that holds anything but a pristine
 // cluster or a standby of this very primary.
-import { defineRole } from '../../src/role.ts'
-import type { Task } from '../../src/resources/resource.ts'
+import { defineRole, type Task } from '../../src/index.ts'
 import { clusterOf, configTasks, handlersFor, installTasks, primarySettings, replicationPassfile } from '../postgres/common-tasks.ts'
 import { unitName } from '../postgres/layout.ts'
 import { checkPostgresOptions, type Fail, POSTGRES_DEFAULTS, type PostgresOptions } from '../postgres/options.ts'

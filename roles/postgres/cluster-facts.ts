@@ -1,8 +1,7 @@
 // Read-only probes of a host's PostgreSQL: the clusters postgresql-common knows,
 // what a data directory holds, and what apt could install. Each is a command
 // and a pure parser (tested on captured output in test/unit/postgres/).
-import { fact, type Fact, type ProbeOutput } from '../../src/facts/fact.ts'
-import { sh } from '../../src/shell.ts'
+import { fact, sh, type Fact, type ProbeOutput } from '../../src/index.ts'
 import { binDir } from './layout.ts'
 
 export interface ClusterEntry {

@@ -2,14 +2,7 @@
 // anything changes, keep the package's own cluster out of the way (dropping it
 // only while it holds nothing), create the cluster at the chosen directory,
 // and keep ALTER SYSTEM from overriding berth's settings.
-import { BerthError } from '../../src/errors.ts'
-import type { Fact, FactValues } from '../../src/facts/fact.ts'
-import { fileContentFact, type FileState } from '../../src/facts/file.ts'
-import { exitCodeFact } from '../../src/facts/command.ts'
-import { sh, type ShellCommand } from '../../src/shell.ts'
-import { planContent, type ContentPlan } from '../../src/resources/copy.ts'
-import { withCommandOperations, type CommandsPlan } from '../../src/resources/file.ts'
-import { task, type Plan, type Resource, type Task } from '../../src/resources/resource.ts'
+import { BerthError, exitCodeFact, fileContentFact, planContent, sh, task, withCommandOperations, type CommandsPlan, type ContentPlan, type Fact, type FactValues, type FileState, type Plan, type Resource, type ShellCommand, type Task } from '../../src/index.ts'
 import { aptCandidateFact, clustersFact, dataDirFact, isPristine, type AptCandidate, type ClusterEntry, type DataDirState } from './cluster-facts.ts'
 import { packageDefaultDataDir, type ClusterId } from './layout.ts'
 import { withoutManagedSettings } from './settings.ts'

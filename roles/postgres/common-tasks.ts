@@ -2,10 +2,7 @@
 // settings and pg_hba.conf, the service. Settings that only a restart applies
 // live in their own file, so a change to them notifies the restart handler and
 // any other change only a reload.
-import { quote } from '../../src/shell.ts'
-import { reveal } from '../../src/secrets.ts'
-import { apt, aptRepository, copy, file, lineInFile, service, template, waitFor } from '../../src/resources/index.ts'
-import { handler, type Handler, type Task } from '../../src/resources/resource.ts'
+import { apt, aptRepository, copy, file, handler, lineInFile, quote, reveal, service, template, waitFor, type Handler, type Task } from '../../src/index.ts'
 import { autoConfWithoutManaged, createCluster, dropPackageDefaultCluster, preflight } from './cluster.ts'
 import { hbaRules } from './hba.ts'
 import { CREATECLUSTER_CONF, binDir, confDir, POSTGRES_HOME, unitName, type ClusterId } from './layout.ts'

@@ -8,7 +8,7 @@
 // a function body or a row that happens to read "GRANT …;" is kept. Bytes are
 // handled as latin1, which maps each byte to one character and back: a dump in
 // any server encoding passes through unchanged.
-import { BerthError } from '../../src/errors.ts'
+import { BerthError } from '../../src/index.ts'
 import { sqlIdent } from './psql.ts'
 
 export type DumpFormat = 'plain' | 'custom'

@@ -1,7 +1,7 @@
 // The options both PostgreSQL roles share, their defaults and their checks.
 // Checks run when the play is built, before any host is touched.
 import { existsSync, statSync } from 'node:fs'
-import { Secret, reveal } from '../../src/secrets.ts'
+import { Secret, reveal } from '../../src/index.ts'
 import { hbaAddress } from './hba.ts'
 import { SUPPORTED_VERSIONS } from './layout.ts'
 import { checkSettingName, type SettingValue } from './settings.ts'

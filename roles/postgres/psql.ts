@@ -1,7 +1,7 @@
 // psql as the postgres account over the local socket (peer authentication),
 // and SQL quoting. Statements that carry a password verifier go on standard
 // input, never on the command line (the process list) or in the recorded plan.
-import { sh, type ShellCommand } from '../../src/shell.ts'
+import { sh, type ShellCommand } from '../../src/index.ts'
 import { binDir } from './layout.ts'
 
 export interface Server {

@@ -2,8 +2,7 @@
 // databases and their owners, replication slots, and whether a database has
 // any tables yet. One psql call each; a server that is not running (yet)
 // answers `running: false`, which plans read as "everything is to be created".
-import { fact, type Fact, type ProbeOutput } from '../../src/facts/fact.ts'
-import { sh } from '../../src/shell.ts'
+import { fact, sh, type Fact, type ProbeOutput } from '../../src/index.ts'
 import { binDir } from './layout.ts'
 import { psql, type Server } from './psql.ts'
 

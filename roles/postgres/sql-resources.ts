@@ -2,12 +2,7 @@
 // databases with an owner, physical replication slots, and a dump restored
 // once into an empty database. Plans read one batched probe of the server.
 import { readFileSync } from 'node:fs'
-import { BerthError } from '../../src/errors.ts'
-import { Secret, reveal } from '../../src/secrets.ts'
-import { ShellCommand, quote, raw, sh } from '../../src/shell.ts'
-import { guardOp, runOp, writeOp } from '../../src/operations/operation.ts'
-import type { CommandsPlan } from '../../src/resources/file.ts'
-import { task, type Plan, type Resource, type Task } from '../../src/resources/resource.ts'
+import { BerthError, Secret, ShellCommand, guardOp, quote, raw, reveal, runOp, sh, task, writeOp, type CommandsPlan, type Plan, type Resource, type Task } from '../../src/index.ts'
 import { binDir, POSTGRES_HOME } from './layout.ts'
 import { psql, psqlStdin, sqlIdent, sqlLiteral, type Server } from './psql.ts'
 import { checkStoredPassword, scramVerifier } from './scram.ts'

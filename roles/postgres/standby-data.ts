@@ -4,10 +4,7 @@
 // left alone, a pristine one (fresh from initdb) is replaced, and anything
 // else (a primary with data, a standby of another cluster) stops the run
 // unless `replaceDataDir` says so, and even then it is kept beside, renamed.
-import { BerthError } from '../../src/errors.ts'
-import { sh, type ShellCommand } from '../../src/shell.ts'
-import { withCommandOperations, type CommandsPlan } from '../../src/resources/file.ts'
-import { task, type Resource, type Task } from '../../src/resources/resource.ts'
+import { BerthError, sh, task, withCommandOperations, type CommandsPlan, type Resource, type ShellCommand, type Task } from '../../src/index.ts'
 import { dataDirFact, isPristine, type DataDirState } from './cluster-facts.ts'
 import { binDir, type ClusterId } from './layout.ts'
 import { primaryIdentityFact, type PrimaryEndpoint, type PrimaryIdentity } from './server-facts.ts'
