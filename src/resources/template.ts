@@ -17,17 +17,20 @@
 // - ejs trimming as usual: `-%>` drops the newline after a tag, `<%_ _%>` the spaces.
 // - `include('other.ejs', { more })` resolves next to the template; an included
 //   template gets the variables as a plain copy, without the missing-variable check.
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Script } from 'node:vm'
 import { createRequire } from 'node:module'
 import type Ejs from 'ejs'
-import { ConfigError } from '../errors.ts'
+import { ConfigError, callSiteOutside } from '../errors.ts'
 import { Secret } from '../secrets.ts'
 import { argumentError, checkAbsolutePath } from './file.ts'
 import { checkContentOptions, contentResource } from './copy.ts'
 import { task, type Task } from './resource.ts'
+
+// The engine's own folder: the caller of template() is looked for outside it.
+const ENGINE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 // ejs is loaded on the first template rendered: a playbook without templates never pays for it.
 let ejsModule: typeof Ejs | undefined
@@ -210,12 +213,23 @@ export function renderTemplate(src: string, vars: TemplateVars, templatesDir: st
   }
 }
 
+/**
+ * Where a template is looked up when no templatesDir is given: beside the code
+ * that calls template() (a role's own folder) when the file is there, else the
+ * repository's templates/ (templates/<role>/… by convention).
+ */
+function templatesDirFor(src: string): string {
+  const site = callSiteOutside(ENGINE_DIR)
+  const callerDir = site ? dirname(site.replace(/:\d+$/, '')) : undefined
+  return callerDir && !isAbsolute(src) && existsSync(join(callerDir, src)) ? callerDir : DEFAULT_TEMPLATES_DIR
+}
+
 export function template(options: TemplateOptions): Task {
   const path = checkAbsolutePath('template', 'path', options.path)
   if (typeof options.src !== 'string' || options.src === '') throw argumentError('template', 'src', "must name a template file, e.g. 'motd.ejs'")
   if (!isPlainObject(options.vars)) throw argumentError('template', 'vars', 'must be an object of variables')
   const checked = checkContentOptions('template', options)
-  const rendered = renderTemplate(options.src, options.vars, options.templatesDir)
+  const rendered = renderTemplate(options.src, options.vars, options.templatesDir ?? templatesDirFor(options.src))
   return task(
     contentResource(
       `template ${path}`,
