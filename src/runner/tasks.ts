@@ -94,6 +94,7 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
   /** --check: a change all the same, whose state (and so operations) this check cannot see yet. */
   const unseen = (why: string): TaskRunResult => {
     state.checked.unforeseen++
+    for (const h of task.options.notify ?? []) state.notified.add(h)
     return result('changed', { plan: { changed: true, summary: `not seen yet: ${why} (it depends on earlier changes this --check did not make)`, unseen: true } })
   }
   // A wait for what earlier unmade changes would start cannot succeed in --check: say so rather than wait it out.
@@ -128,6 +129,8 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
         // A change that says what it leaves (a file written, a directory made) is foreseen; any other
         // (a package installed, a command run) may leave what no probe can see before it is made.
         if (predictions.length === 0) state.checked.unforeseen++
+        // As Ansible: a change in --check notifies its handlers, which then report what they would do.
+        for (const h of task.options.notify ?? []) state.notified.add(h)
         return result('changed', { plan, attempts: attempt })
       }
       state.facts = undefined

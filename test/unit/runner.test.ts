@@ -106,6 +106,17 @@ test('a handler built per host (as a role builds it) runs once by name, on all i
   assert.equal(readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ')[1]).sort(), ['3', '3', '3'], 'all three had started when each finished')
 })
 
+test('--check: a change notifies its handler, which reports what it would do and applies nothing (as Ansible)', async () => {
+  const a = makeHost('a')
+  const log = join(dir, 'applied.log')
+  const restart = handler('restart', step('restart', { check: async () => ({ changed: true, summary: 'would restart' }), apply: async (h) => void (await h.$`echo applied >> ${log}`) }))
+  const r = await play([a.host], (h) => [note(join(dir, `${h.name}-conf`), 'x\n').notify(restart)], settings({ check: true }))
+  const handlerResults = r.events.filter((e) => e.kind === 'host_result' && e.task === 'restart')
+  assert.equal(handlerResults.map((e) => e.kind === 'host_result' && [e.status, e.summary]), [['changed', 'would restart']])
+  assert.not.ok(existsSync(log), 'nothing applied in --check')
+  assert.not.ok(existsSync(join(dir, 'a-conf')))
+})
+
 test('a failing host stops; the others go on; the error names host, command, exit code and stderr', async () => {
   const a = makeHost('a')
   const b = makeHost('b')
