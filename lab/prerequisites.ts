@@ -4,9 +4,9 @@
 // errors.ts, plus what the SSH tests start). As root on Debian or Ubuntu the
 // step installs what is missing with one apt-get line, printed before it runs;
 // anywhere else it says, in one paragraph, what is missing and the command to run.
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { HOST_TOOLS, IMAGE_TOOLS, LabError, findTool, type Tool } from './errors.ts'
+import { run, tail } from './proc.ts'
 
 /** A part of the project that needs tools of its own from the machine. */
 export type Need = 'lab' | 'ssh-tests' | 'become-tests'
@@ -144,23 +144,11 @@ export function packagesWithoutCandidate(policyOutput: string, packages: readonl
   })
 }
 
-interface Ran {
-  code: number | null
-  output: string
+/** An apt command run to its end, quietly; its exit code and both outputs. */
+async function apt(command: string, args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  const r = await run(command, args, { allowFail: true, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
+  return { code: r.code, output: r.stdout + r.stderr }
 }
-
-function runQuiet(command: string, args: readonly string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
-    let output = ''
-    child.stdout.on('data', (b: Buffer) => (output += b.toString()))
-    child.stderr.on('data', (b: Buffer) => (output += b.toString()))
-    child.on('error', (e) => resolve({ code: null, output: `cannot run ${command}: ${e.message}` }))
-    child.on('close', (code) => resolve({ code, output }))
-  })
-}
-
-const tail = (text: string, n: number): string => text.trimEnd().split('\n').slice(-n).join('\n')
 
 export interface PrerequisitesResult {
   /** Packages this step installed (empty when all were there). */
@@ -181,15 +169,15 @@ export async function ensurePrerequisites(job: Job, say: (line: string) => void)
   if (plan.kind === 'cannot') return { installed: [], unmet: { message: plan.message, needs: plan.needs } }
 
   const started = performance.now()
-  const policy = await runQuiet('apt-cache', ['policy', ...plan.packages])
+  const policy = await apt('apt-cache', ['policy', ...plan.packages])
   // One `apt-get update` at most, and only when the lists do not know a package yet.
   if (policy.code !== 0 || packagesWithoutCandidate(policy.output, plan.packages).length > 0) {
     say('berth: apt-get update (the package lists do not know every package needed yet)')
-    const update = await runQuiet('apt-get', ['update'])
+    const update = await apt('apt-get', ['update'])
     if (update.code !== 0) throw new LabError(`\`apt-get update\` failed (exit ${update.code}): ${tail(update.output, 8)}`, { hint: 'check this machine\'s apt sources and network, then run it again' })
   }
   say(`berth: \`${command}\` needs ${plan.needs.map((n) => NEEDS[n].what).join('; ')}; installing: ${APT_INSTALL} ${plan.packages.join(' ')}`)
-  const install = await runQuiet('apt-get', [...APT_INSTALL.split(' ').slice(1), ...plan.packages])
+  const install = await apt('apt-get', [...APT_INSTALL.split(' ').slice(1), ...plan.packages])
   if (install.code !== 0)
     throw new LabError(`\`${APT_INSTALL} ${plan.packages.join(' ')}\` failed (exit ${install.code}): ${tail(install.output, 12)}`, {
       hint: 'fix what apt says above and run it again; nothing else was changed',

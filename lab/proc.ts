@@ -112,15 +112,13 @@ export function listPids(): number[] {
     .map(Number)
 }
 
+/** A live process (not a zombie) with its arguments. */
 export function procInfo(pid: number): ProcInfo | undefined {
-  const stat = readText(`/proc/${pid}/stat`)
+  const entry = procEntry(pid)
   const cmdline = readText(`/proc/${pid}/cmdline`)
-  if (stat === undefined || cmdline === undefined) return undefined
-  // The command name is in parentheses and may itself contain spaces or ')'.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const state = rest[0]
-  if (state === 'Z' || state === 'X') return undefined
-  return { pid, ppid: Number(rest[1]), argv: cmdline.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1) }
+  if (entry === undefined || cmdline === undefined) return undefined
+  if (entry.state === 'Z' || entry.state === 'X') return undefined
+  return { pid, ppid: entry.ppid, argv: cmdline.split('\0').filter((a, i, all) => a !== '' || i < all.length - 1) }
 }
 
 export function allProcesses(): ProcInfo[] {
@@ -189,6 +187,7 @@ export interface ProcEntry {
 export function procEntry(pid: number): ProcEntry | undefined {
   const stat = readText(`/proc/${pid}/stat`)
   if (stat === undefined) return undefined
+  // The command name is in parentheses and may itself contain spaces or ')'.
   const close = stat.lastIndexOf(')')
   const rest = stat.slice(close + 2).split(' ')
   return { pid, ppid: Number(rest[1]), state: rest[0] ?? '?', comm: stat.slice(stat.indexOf('(') + 1, close), startTicks: Number(rest[19]) }
@@ -206,21 +205,21 @@ export function stillListed(p: Pick<ProcEntry, 'pid' | 'startTicks'>): ProcEntry
  * detached lab host is whatever adopted it (PID 1, often). Returns those still
  * listed at the deadline.
  */
-export async function waitReaped(procs: readonly ProcEntry[], timeoutMs: number): Promise<ProcEntry[]> {
+export function waitReaped(procs: readonly ProcEntry[], timeoutMs: number): Promise<ProcEntry[]> {
+  return pollUntilNone(() => procs.flatMap((p) => stillListed(p) ?? []), timeoutMs)
+}
+
+/** Poll `left` every 50 ms until it returns nothing or the time is up; what it returned last. */
+async function pollUntilNone<T>(left: () => T[], timeoutMs: number): Promise<T[]> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const left = procs.flatMap((p) => stillListed(p) ?? [])
-    if (left.length === 0 || Date.now() > deadline) return left
+    const now = left()
+    if (now.length === 0 || Date.now() > deadline) return now
     await sleep(50)
   }
 }
 
 /** Wait until none of `pids` is alive; false on timeout. */
 export async function waitGone(pids: readonly number[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (pids.every((p) => !isAlive(p))) return true
-    if (Date.now() > deadline) return false
-    await sleep(50)
-  }
+  return (await pollUntilNone(() => pids.filter(isAlive), timeoutMs)).length === 0
 }
