@@ -38,10 +38,6 @@ export interface Prediction {
 
 export const predict = <T>(fact: Fact<T>, value: T): Prediction => ({ fact, value })
 
-/** A plan's predictions (Plan.predicts), none when it has no `predicts`. */
-export function predictionsOf(plan: { predicts?: readonly Prediction[] | undefined }): readonly Prediction[] {
-  return plan.predicts ?? []
-}
 
 /** The values of gathered facts, read back with the fact itself (typed). */
 export interface FactValues {

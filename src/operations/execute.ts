@@ -21,17 +21,12 @@ export async function execute(host: Host, operations: readonly Operation[]): Pro
         output = { stdout: r.stdout, stderr: r.stderr, code: r.code }
         break
       }
-      case 'write':
-        await host.writeFile(op.path, op.content, {
-          mode: op.mode,
-          owner: op.owner,
-          group: op.group,
-          validate: op.validate,
-          backup: op.backup,
-          sensitive: op.sensitive,
-          makeParents: op.makeParents,
-        })
+      case 'write': {
+        // The operation's attributes are writeFile's options, field for field.
+        const { kind: _, path, content, ...options } = op
+        await host.writeFile(path, content, options)
         break
+      }
       case 'wait':
         output = { ...output, summary: `${op.what} after ${((await waitUntil(host, op)) / 1000).toFixed(1)} s` }
         break

@@ -27,8 +27,6 @@ export const SOURCES_DIR = '/etc/apt/sources.list.d'
 export interface AptRepositoryPlan extends Plan {
   key: ContentPlan
   sources: ContentPlan
-  /** /etc/apt/keyrings is missing (Debian before 12). */
-  createKeyringDir: boolean
 }
 
 const list = (value: string[] | string | undefined): string[] => (value === undefined ? [] : typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : value)
@@ -90,9 +88,9 @@ export function aptRepository(options: AptRepositoryOptions): Task {
         diff: sourcesPlan.diff ?? keyPlan.diff,
         key: keyPlan,
         sources: sourcesPlan,
-        createKeyringDir: !keyState.exists,
         operations: changed
           ? [
+              // /etc/apt/keyrings is missing before Debian 12.
               ...(keyState.exists ? [] : [runOp(sh`mkdir -p -m 0755 ${KEYRING_DIR}`)]),
               ...(keyPlan.operations ?? []),
               ...(sourcesPlan.operations ?? []),

@@ -21,12 +21,11 @@ import {
   directoryFact,
   hasChanges,
   commandOperations,
-  type AttributeChanges,
   type DirectoryState,
   type FileAttributes,
 } from './file.ts'
 import { task, type Plan, type Resource, type Task } from './resource.ts'
-import { writeOp, type Operation } from '../operations/operation.ts'
+import { writeOp } from '../operations/operation.ts'
 
 export interface ContentOptions extends FileAttributes {
   /** Run on the candidate file before it replaces the real one; `%s` is its path. */
@@ -45,12 +44,12 @@ export interface ContentOptions extends FileAttributes {
  */
 export type DesiredContent = { content: Buffer } | { edit: (before: string | undefined) => string | undefined }
 
+/**
+ * Its operations: one write (content and every attribute in one atomic write)
+ * when the content differs, a chmod/chown when only mode or ownership do.
+ */
 export interface ContentPlan extends Plan {
   path: string
-  /** The file must be (re)written: content and every attribute travel in one atomic write. */
-  write?: { content: Buffer; options: WriteFileOptions } | undefined
-  /** Only mode or ownership differ. */
-  attributes?: AttributeChanges | undefined
 }
 
 const HIDDEN = '(content hidden: sensitive)'
@@ -122,8 +121,7 @@ export function planContent(path: string, current: FileState, desired: DesiredCo
       ],
       diff: diffOf(''),
       path,
-      write: { content: after, options: writeOptions(attributes, options, false) },
-      operations: [writeOperation(path, after, writeOptions(attributes, options, false))],
+      operations: [writeOp(path, after, writeOptions(attributes, options, false))],
     }
   }
 
@@ -131,7 +129,7 @@ export function planContent(path: string, current: FileState, desired: DesiredCo
   const contentChanged = before ? !before.equals(after) : createHash('sha256').update(after).digest('hex') !== current.sha256
   if (!contentChanged) {
     if (!hasChanges(changes)) return { changed: false, summary: 'content and attributes as wanted', path }
-    return { changed: true, summary: notes.join(', '), path, attributes: changes, operations: commandOperations(attributeCommands(path, changes)) }
+    return { changed: true, summary: notes.join(', '), path, operations: commandOperations(attributeCommands(path, changes)) }
   }
   const beforeText = before ? asText(before) : undefined
   const what = options.sensitive
@@ -150,8 +148,7 @@ export function planContent(path: string, current: FileState, desired: DesiredCo
     diff: diffOf(beforeText),
     predicts: [predict(fileContentFact(path), writtenState(after, attributes, current))],
     path,
-    write: { content: after, options: writeOptions(attributes, options, options.backup ?? false) },
-    operations: [writeOperation(path, after, writeOptions(attributes, options, options.backup ?? false))],
+    operations: [writeOp(path, after, writeOptions(attributes, options, options.backup ?? false))],
   }
 }
 
@@ -187,11 +184,6 @@ function writtenState(content: Buffer, attributes: FileAttributes, current: Pres
     sha256: createHash('sha256').update(content).digest('hex'),
     content: content.length <= CONTENT_LIMIT ? content : undefined,
   }
-}
-
-/** The write operation for content and its attributes, in one atomic write. */
-function writeOperation(path: string, content: Buffer, o: WriteFileOptions): Operation {
-  return writeOp(path, content, { mode: o.mode, owner: o.owner, group: o.group, validate: o.validate, backup: o.backup, sensitive: o.sensitive, makeParents: o.makeParents })
 }
 
 /** Check the options every content resource shares. */

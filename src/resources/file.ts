@@ -118,8 +118,6 @@ export function describeAttributes(attributes: FileAttributes): string {
 /** A plan whose apply is a list of commands, run in one exec. */
 export interface CommandsPlan extends Plan {
   commands: ShellCommand[]
-  /** What later tasks would find once these commands ran (used in --check). */
-  predicts?: Prediction[] | undefined
 }
 
 /** What is at a path a file is to be created in: a directory (links followed), something else, or nothing. */

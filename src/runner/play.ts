@@ -187,22 +187,23 @@ async function runBatch(
   const order: string[] = []
   for (const list of spec.tasks.values()) for (const t of list) for (const h of t.options.notify ?? []) if (!order.includes(h.name)) order.push(h.name)
   for (const name of order) {
-    const mine = (s: HostState): Handler | undefined => [...s.notified].find((h) => h.name === name)
-    const states = live().filter((s) => mine(s) !== undefined)
-    if (states.length === 0) continue
-    const steps = Math.max(...states.map((s) => mine(s)?.tasks.length ?? 0))
-    for (let i = 0; i < steps; i++) {
-      const hostsNow = states.filter((s) => !s.failed && !s.unreachable && (mine(s)?.tasks.length ?? 0) > i)
-      if (hostsNow.length === 0) break
-      const first = (mine(hostsNow[0] as HostState) as Handler).tasks[i] as Task
-      emit({ kind: 'task_start', play: spec.name, task: `${name}${steps > 1 ? ` (${first.name})` : ''}`, handler: true })
-      const rows = await mapLimit(hostsNow, settings.forks, (s) => {
-        const h = mine(s) as Handler
-        return runTask(s, h.tasks[i] as Task, { check: settings.check, ahead: h.tasks.slice(i) })
-      })
-      rows.forEach((r, k) => record(spec, hostsNow[k] as HostState, settings, ledger, emit, results, { ...r, task: name }))
+    // Each notified host with its own handler of this name.
+    const own = new Map<HostState, Handler>()
+    for (const s of live()) {
+      const h = [...s.notified].find((x) => x.name === name)
+      if (h) own.set(s, h)
     }
-    for (const s of states) for (const h of [...s.notified]) if (h.name === name) s.notified.delete(h)
+    if (own.size === 0) continue
+    const steps = Math.max(...[...own.values()].map((h) => h.tasks.length))
+    for (let i = 0; i < steps; i++) {
+      const hostsNow = [...own].filter(([s, h]) => !s.failed && !s.unreachable && h.tasks.length > i)
+      if (hostsNow.length === 0) break
+      const first = (hostsNow[0] as [HostState, Handler])[1].tasks[i] as Task
+      emit({ kind: 'task_start', play: spec.name, task: `${name}${steps > 1 ? ` (${first.name})` : ''}`, handler: true })
+      const rows = await mapLimit(hostsNow, settings.forks, ([s, h]) => runTask(s, h.tasks[i] as Task, { check: settings.check, ahead: h.tasks.slice(i) }))
+      rows.forEach((r, k) => record(spec, (hostsNow[k] as [HostState, Handler])[0], settings, ledger, emit, results, { ...r, task: name }))
+    }
+    for (const s of own.keys()) for (const h of [...s.notified]) if (h.name === name) s.notified.delete(h)
   }
   return spec.options.anyErrorsFatal === true && batch.some((s) => s.failed)
 }

@@ -8,7 +8,7 @@
 // time a window passes without change, so a first run (everything changes) does not
 // re-read the whole remaining list after every task.
 import type { Host } from '../host.ts'
-import { FactMap, predictionsOf } from '../facts/fact.ts'
+import { FactMap } from '../facts/fact.ts'
 import { gather } from '../facts/gather.ts'
 import { BerthError, UnreachableError } from '../errors.ts'
 import { execute } from '../operations/execute.ts'
@@ -91,10 +91,18 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
   })
   if (task.options.when && !task.options.when(host)) return result('skipped', { plan: { changed: false, summary: 'condition is false' } })
 
+  const notifyHandlers = (): void => {
+    for (const h of task.options.notify ?? []) state.notified.add(h)
+  }
+  /** The host changed (or waited): facts read before are stale, and the next read looks one task ahead. */
+  const factsStale = (): void => {
+    state.facts = undefined
+    state.window = 1
+  }
   /** --check: a change all the same, whose state (and so operations) this check cannot see yet. */
   const unseen = (why: string): TaskRunResult => {
     state.checked.unforeseen++
-    for (const h of task.options.notify ?? []) state.notified.add(h)
+    notifyHandlers()
     return result('changed', { plan: { changed: true, summary: `not seen yet: ${why} (it depends on earlier changes this --check did not make)`, unseen: true } })
   }
   // A wait for what earlier unmade changes would start cannot succeed in --check: say so rather than wait it out.
@@ -113,15 +121,12 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
       if (task.options.readOnly) {
         const output = await applyPlan(host, task, plan)
         // After a wait the host is not what the facts read before it said: read again.
-        if (plan.operations?.some((o) => o.kind === 'wait')) {
-          state.facts = undefined
-          state.window = 1
-        }
+        if (plan.operations?.some((o) => o.kind === 'wait')) factsStale()
         return result('ok', { plan: output?.summary ? { ...plan, summary: output.summary } : plan, output, attempts: attempt })
       }
       if (opts.check && !task.options.checkModeRuns) {
         // Later tasks plan against what this change would leave (a directory made, say).
-        const predictions = predictionsOf(plan)
+        const predictions = plan.predicts ?? []
         for (const { fact, value } of predictions) {
           state.checked.predicted.set(fact, value)
           state.facts?.set(fact, value)
@@ -130,13 +135,12 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
         // (a package installed, a command run) may leave what no probe can see before it is made.
         if (predictions.length === 0) state.checked.unforeseen++
         // As Ansible: a change in --check notifies its handlers, which then report what they would do.
-        for (const h of task.options.notify ?? []) state.notified.add(h)
+        notifyHandlers()
         return result('changed', { plan, attempts: attempt })
       }
-      state.facts = undefined
-      state.window = 1
+      factsStale()
       const output = await applyPlan(host, task, plan)
-      for (const h of task.options.notify ?? []) state.notified.add(h)
+      notifyHandlers()
       return result('changed', { plan, output, attempts: attempt })
     } catch (e) {
       state.facts = undefined

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import { factValues } from '../../../src/facts/fact.ts'
 import { blockInFile, editBlock, type EditBlockOptions } from '../../../src/resources/block-in-file.ts'
 import type { ContentPlan } from '../../../src/resources/copy.ts'
+import { writeOf } from '../../support/plans.ts'
 
 const B = '# BEGIN BERTH MANAGED BLOCK'
 const E = '# END BERTH MANAGED BLOCK'
@@ -45,7 +46,7 @@ test('editBlock: a begin marker without its end, or an orphan end, is an error',
 test('resource: plan from the edit; create', () => {
   const t = blockInFile({ path: '/etc/hosts', block: '10.0.0.2 db1\n10.0.0.3 db2', create: true })
   const plan = t.resource.plan(factValues([[t.resource.facts()[0]!, { exists: false }]])) as ContentPlan
-  assert.is(plan.write?.content.toString(), `${B}\n10.0.0.2 db1\n10.0.0.3 db2\n${E}\n`)
+  assert.is(writeOf(plan)?.content.toString(), `${B}\n10.0.0.2 db1\n10.0.0.3 db2\n${E}\n`)
   assert.is(plan.summary, 'create /etc/hosts (0644)')
   assert.is(t.name, 'blockInFile /etc/hosts')
 })

@@ -9,6 +9,7 @@ import { Host, writeFileCommand, writeFileStdin } from '../../../src/host.ts'
 import { copy, countChangedLines, type ContentPlan } from '../../../src/resources/copy.ts'
 import type { Plan, Task } from '../../../src/resources/resource.ts'
 import { applyPlan } from '../../../src/runner/tasks.ts'
+import { writeOf } from '../../support/plans.ts'
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 const withContent = (content: string | Buffer, over: Partial<PresentFile> = {}): PresentFile => {
@@ -86,8 +87,8 @@ test('apply: attributes only -> chmod/chown in one exec, no write', async () => 
 test('idempotent: the content written is the content planned against', () => {
   const t = copy({ path: '/etc/x', content: 'a\nb\n', mode: '0600' })
   const first = planOf(t, withContent('old'))
-  const written = first.write!.content
-  assert.is(planOf(t, withContent(written, { mode: first.write!.options.mode! })).changed, false)
+  const written = writeOf(first)!.content
+  assert.is(planOf(t, withContent(written, { mode: writeOf(first)!.mode! })).changed, false)
 })
 
 test('refuses to write through links, into directories, or over unreadable files', () => {

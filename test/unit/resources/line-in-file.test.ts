@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { editLines, lineInFile, splitLines, joinLines, type EditLinesOptions } from '../../../src/resources/line-in-file.ts'
 import type { ContentPlan } from '../../../src/resources/copy.ts'
 import type { Task } from '../../../src/resources/resource.ts'
+import { writeOf } from '../../support/plans.ts'
 
 type Row = [string, string, EditLinesOptions, string]
 const rows: Row[] = [
@@ -72,14 +73,14 @@ test('resource: plan summary and diff from the pure edit', () => {
   const plan = planOf(t, state('Port 22\n#PermitRootLogin yes\n'))
   assert.is(plan.summary, '1 line changed')
   assert.equal(plan.diff, { path: '/etc/ssh/sshd_config', before: 'Port 22\n#PermitRootLogin yes\n', after: 'Port 22\nPermitRootLogin no\n' })
-  assert.is(plan.write?.options.validate, 'sshd -t -f %s')
+  assert.is(writeOf(plan)?.validate, 'sshd -t -f %s')
   assert.is(planOf(t, state('Port 22\nPermitRootLogin no\n')).changed, false)
 })
 
 test('resource: a missing file is an error unless create; absent on a missing file is fine', () => {
   assert.throws(() => planOf(lineInFile({ path: '/etc/x', line: 'a' }), { exists: false }), /\/etc\/x does not exist/)
   const created = planOf(lineInFile({ path: '/etc/x', line: 'a', create: true, mode: '0600' }), { exists: false })
-  assert.equal([created.changed, created.summary, created.write?.content.toString()], [true, 'create /etc/x (0600)', 'a\n'])
+  assert.equal([created.changed, created.summary, writeOf(created)?.content.toString()], [true, 'create /etc/x (0600)', 'a\n'])
   const absent = planOf(lineInFile({ path: '/etc/x', line: 'a', state: 'absent' }), { exists: false })
   assert.is(absent.changed, false)
 })

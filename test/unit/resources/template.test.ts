@@ -6,6 +6,7 @@ import { factValues } from '../../../src/facts/fact.ts'
 import { secret } from '../../../src/secrets.ts'
 import { DEFAULT_TEMPLATES_DIR, renderTemplate, template } from '../../../src/resources/template.ts'
 import type { ContentPlan } from '../../../src/resources/copy.ts'
+import { writeOf } from '../../support/plans.ts'
 
 const templatesDir = fileURLToPath(new URL('../../fixtures/templates/', import.meta.url))
 const motdVars = { hostname: 'db1', admins: [{ name: 'Ann', email: 'ann@example.org' }], raw: 'a & b <c>' }
@@ -73,10 +74,10 @@ test('a missing template names the folder it was looked for in', () => {
 test('a Secret prints its value and makes the file sensitive: no diff, content hidden', () => {
   const t = template({ path: '/etc/app/secret.conf', src: 'secret.ejs', vars: { password: secret('hunter22') }, templatesDir, mode: '0600' })
   const plan = t.resource.plan(factValues([[t.resource.facts()[0]!, { exists: false }]])) as ContentPlan
-  assert.is(plan.write?.content.toString(), 'password = hunter22\n')
+  assert.is(writeOf(plan)?.content.toString(), 'password = hunter22\n')
   assert.is(plan.diff, undefined)
   assert.is(plan.summary, 'create /etc/app/secret.conf (0600) (content hidden: sensitive)')
-  assert.is(plan.write?.options.sensitive, true)
+  assert.is(writeOf(plan)?.sensitive, true)
 })
 
 test('plan and title like copy', () => {
