@@ -95,15 +95,21 @@ export class CommandError extends BerthError implements CommandFailure {
   }
 }
 
-/** `file:line` of the first stack frame outside berth's own engine code. */
-export function callSiteOutside(dir: string, stack = new Error().stack ?? ''): string | undefined {
-  for (const line of stack.split('\n').slice(1)) {
-    if (line.includes('node:')) continue
-    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?$/.exec(line.trim())
+/** The frames of a stack in files of ours or the user's: node's own and libraries' (node_modules) left out. */
+export function stackFrames(stack: string): { file: string; line: number }[] {
+  const frames: { file: string; line: number }[] = []
+  for (const text of stack.split('\n').slice(1)) {
+    if (text.includes('node:')) continue
+    const m = /(?:^|[(\s])((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?$/.exec(text.trim())
     if (!m || !m[1] || !m[2]) continue
     const file = m[1].replace(/^file:\/\//, '')
-    if (file.startsWith(dir) || file.includes('/node_modules/') || file.startsWith('node:')) continue
-    return `${file}:${m[2]}`
+    if (!file.includes('/node_modules/')) frames.push({ file, line: Number(m[2]) })
   }
-  return undefined
+  return frames
+}
+
+/** `file:line` of the first stack frame outside berth's own engine code. */
+export function callSiteOutside(dir: string, stack = new Error().stack ?? ''): string | undefined {
+  const frame = stackFrames(stack).find((f) => !f.file.startsWith(dir))
+  return frame ? `${frame.file}:${frame.line}` : undefined
 }

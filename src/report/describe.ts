@@ -1,20 +1,13 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BerthError } from '../errors.ts'
+import { BerthError, stackFrames } from '../errors.ts'
 
 /** berth's own engine code (src/): an unexpected error thrown from here is a bug in berth. */
 const ENGINE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..') + '/'
 
 /** Where an error was thrown: the first stack frame in a file of ours or the user's (not node's, not a library's). */
 export function thrownFrom(error: Error): { file: string; line: number } | undefined {
-  for (const frame of (error.stack ?? '').split('\n').slice(1)) {
-    const m = /(?:^|[(\s])((?:file:\/\/)?\/[^():]+):(\d+):\d+\)?$/.exec(frame.trim())
-    if (!m || !m[1] || !m[2]) continue
-    const file = m[1].replace(/^file:\/\//, '')
-    if (file.includes('/node_modules/')) continue
-    return { file, line: Number(m[2]) }
-  }
-  return undefined
+  return stackFrames(error.stack ?? '')[0]
 }
 
 /** An unexpected error from berth's engine (exit 250), not from a playbook's or role's own code (exit 1). */
