@@ -5,13 +5,12 @@
 import { test as uvuTest } from 'uvu'
 import { needing } from '../support/needs.ts'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync, readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startSshd, type TestSshd } from '../support/sshd.ts'
+import type { TestSshd } from '../support/sshd.ts'
 import type { Playbook } from '../../src/playbook.ts'
-import { runPlaybook, sshdInventory } from '../support/playbook-run.ts'
+import { runPlaybook, sshdInventory, sshdAndTempDir } from '../support/playbook-run.ts'
 import { copy, file, template } from '../../src/resources/index.ts'
 
 const test = needing('ssh-tests', uvuTest, 'hardening-check.test.ts')
@@ -19,18 +18,7 @@ const templatesDir = fileURLToPath(new URL('../fixtures/templates/', import.meta
 
 let sshd: TestSshd
 let dir = ''
-test.before(async () => {
-  sshd = await startSshd()
-})
-test.after(async () => {
-  await sshd?.stop()
-})
-test.before.each(() => {
-  dir = mkdtempSync(join(tmpdir(), 'berth-check-'))
-})
-test.after.each(() => {
-  rmSync(dir, { recursive: true, force: true })
-})
+sshdAndTempDir(test, 'berth-check-', (now) => ({ sshd, dir } = now))
 
 const inventory = (): string => sshdInventory(dir, sshd, ['web1'])
 const run = (argv: string[], body: (pb: Playbook) => Promise<void>) => runPlaybook(argv, body, 'check')

@@ -6,13 +6,12 @@
 import { test as uvuTest } from 'uvu'
 import { needing } from '../support/needs.ts'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync, readFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { startSshd, type TestSshd } from '../support/sshd.ts'
+import type { TestSshd } from '../support/sshd.ts'
 import { CountingConnection } from '../support/counting-connection.ts'
 import type { Playbook } from '../../src/playbook.ts'
-import { runPlaybook, sshdInventory, sshdVars } from '../support/playbook-run.ts'
+import { runPlaybook, sshdInventory, sshdVars, sshdAndTempDir } from '../support/playbook-run.ts'
 import { copy, command } from '../../src/resources/index.ts'
 import { Host } from '../../src/host.ts'
 import { SshConnection } from '../../src/connection/ssh.ts'
@@ -25,18 +24,7 @@ const test = needing('ssh-tests', uvuTest, 'hardening-data.test.ts')
 
 let sshd: TestSshd
 let dir = ''
-test.before(async () => {
-  sshd = await startSshd()
-})
-test.after(async () => {
-  await sshd?.stop()
-})
-test.before.each(() => {
-  dir = mkdtempSync(join(tmpdir(), 'berth-hardening-'))
-})
-test.after.each(() => {
-  rmSync(dir, { recursive: true, force: true })
-})
+sshdAndTempDir(test, 'berth-hardening-', (now) => ({ sshd, dir } = now))
 
 const sshVars = () => sshdVars(sshd)
 

@@ -3,12 +3,11 @@
 import { test as uvuTest } from 'uvu'
 import { needing } from '../support/needs.ts'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync, readFileSync, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { startSshd, type TestSshd } from '../support/sshd.ts'
+import type { TestSshd } from '../support/sshd.ts'
 import type { Playbook } from '../../src/playbook.ts'
-import { runPlaybook } from '../support/playbook-run.ts'
+import { runPlaybook, sshdAndTempDir } from '../support/playbook-run.ts'
 import { copy, file, lineInFile, command } from '../../src/resources/index.ts'
 import { defineRole } from '../../src/role.ts'
 import { encryptVault } from '../../src/inventory/vault.ts'
@@ -19,18 +18,7 @@ const test = needing('ssh-tests', uvuTest, 'playbook.test.ts')
 let sshd: TestSshd
 let dir = ''
 
-test.before(async () => {
-  sshd = await startSshd()
-})
-test.after(async () => {
-  await sshd?.stop()
-})
-test.before.each(() => {
-  dir = mkdtempSync(join(tmpdir(), 'berth-pb-'))
-})
-test.after.each(() => {
-  rmSync(dir, { recursive: true, force: true })
-})
+sshdAndTempDir(test, 'berth-pb-', (now) => ({ sshd, dir } = now))
 
 const VAULT_PASSWORD = 'lab-only-vault-password'
 const DB_PASSWORD = 'S3cr3t-db-p4ss'

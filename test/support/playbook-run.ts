@@ -1,10 +1,12 @@
 // What the playbook-level integration tests share: run a playbook body in this
 // process with its output captured, and the inventory vars that reach the
 // private sshd (test/support/sshd.ts).
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Test } from 'uvu'
 import { playbook, type Playbook } from '../../src/playbook.ts'
-import type { TestSshd } from './sshd.ts'
+import { startSshd, type TestSshd } from './sshd.ts'
 
 export interface PlaybookRun {
   code: number
@@ -35,4 +37,28 @@ export function sshdInventory(dir: string, sshd: TestSshd, hosts: readonly strin
   const vars = Object.entries(sshdVars(sshd)).map(([k, v]) => `    ${k}: ${v}\n`).join('')
   writeFileSync(path, `all:\n  vars:\n${vars}  hosts:\n${hosts.map((h) => `    ${h}:\n`).join('')}`)
   return path
+}
+
+/**
+ * The hooks a playbook test file needs: one private sshd for the file, a fresh
+ * temp directory (named `prefix…`) for each test, both removed even after a
+ * failure. `set` hands the current ones to the file's own variables.
+ */
+export function sshdAndTempDir<T>(test: Test<T>, prefix: string, set: (now: { sshd: TestSshd; dir: string }) => void): void {
+  let sshd: TestSshd | undefined
+  let dir = ''
+  test.before(async () => {
+    sshd = await startSshd()
+    set({ sshd, dir })
+  })
+  test.after(async () => {
+    await sshd?.stop()
+  })
+  test.before.each(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix))
+    if (sshd) set({ sshd, dir })
+  })
+  test.after.each(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
 }
