@@ -90,6 +90,37 @@ test('the listening probe on real ss output (awk on this machine): address, wild
   for (const [address, port, want] of cases) assert.is(listening(address, port), want, `${address}:${port}`)
 })
 
+// Captured: ss -Htln (iproute2 6.1) with node servers on 127.0.0.1, ::1, :: (dual stack), 0.0.0.0, 127.0.0.53.
+const CAPTURED = `LISTEN 0      511       0.0.0.0:19090 0.0.0.0:*
+LISTEN 0      511     127.0.0.1:15432 0.0.0.0:*
+LISTEN 0      128       0.0.0.0:2024  0.0.0.0:*
+LISTEN 0      511    127.0.0.53:15353 0.0.0.0:*
+LISTEN 0      511         [::1]:16379    [::]:*
+LISTEN 0      511             *:18080       *:*
+LISTEN 0      4096   127.0.0.53%lo:53   0.0.0.0:*
+LISTEN 0      4096         [::]:22         [::]:*
+`
+
+test('the listening probe on captured ss output: which connections would find a listener', () => {
+  const rows: [string, number, boolean][] = [
+    ['127.0.0.1', 15432, true],
+    ['127.0.0.1', 19090, true], // 0.0.0.0 takes every IPv4 address
+    ['10.0.0.2', 15432, false], // bound to loopback only
+    ['::1', 19090, false], // an IPv4 wildcard does not take IPv6
+    ['::1', 22, true],
+    ['127.0.0.1', 22, false], // [::] here is IPv6-only (dual stack shows as *)
+    ['127.0.0.1', 18080, true],
+    ['::1', 18080, true],
+    ['localhost', 16379, true],
+    ['127.0.0.1', 16379, false],
+    ['127.0.0.1', 5432, false],
+  ]
+  for (const [address, port, want] of rows) {
+    const awk = listeningProbe(address, port).text.replace(/^ss -Htln \| /, '')
+    assert.is(spawnSync('sh', ['-c', awk], { input: CAPTURED }).status === 0, want, `${address}:${port}`)
+  }
+})
+
 test('local addresses', () => {
   for (const a of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '0.0.0.0', '::']) assert.ok(isLocalAddress(a), a)
   for (const a of ['10.0.0.2', 'db1', '::ffff:10.0.0.2']) assert.not.ok(isLocalAddress(a), a)
