@@ -11,7 +11,6 @@ import { fact, predict, type Fact, type FactValues, type Prediction, type ProbeO
 import { andThen, quote, sh, ShellCommand } from '../shell.ts'
 import { task, type Plan, type Resource, type Task } from './resource.ts'
 import { runOp, type Operation } from '../operations/operation.ts'
-import type { Host } from '../host.ts'
 
 const ENGINE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -144,11 +143,6 @@ function directoriesMade(path: string): Prediction[] {
   const out: Prediction[] = []
   for (let d = path; d !== '/' && d !== '.' && d !== ''; d = dirname(d)) out.push(predict(directoryFact(d), 'directory' as DirectoryState))
   return out
-}
-
-/** Run commands in one exec, for code not moved to operations yet (the PostgreSQL roles' steps). */
-export async function runCommands(host: Host, commands: readonly ShellCommand[]): Promise<void> {
-  if (commands.length > 0) await host.run(andThen(...commands))
 }
 
 /** A list of commands as operations: one command joined with &&, so they cost one exec (none when empty). */
