@@ -9,6 +9,7 @@ import { relative } from 'node:path'
 import { ConfigError } from './errors.ts'
 import { Host } from './host.ts'
 import { Redactor } from './secrets.ts'
+import { withoutSensitiveContent } from './operations/record.ts'
 import { Inventory, type InventoryHost } from './inventory/inventory.ts'
 import { parseExtraVars } from './inventory/extra-vars.ts'
 import { readVaultPasswordFile, type VaultPasswordSource } from './inventory/vault.ts'
@@ -17,7 +18,7 @@ import { parseCli, HELP, UsageError, DRIFT_EXIT_CODE, type CliOptions } from './
 import { runPlay, RunLedger, PlayResult, type PlayOptions, type RunSettings } from './runner/play.ts'
 import { isSelected } from './runner/tags.ts'
 import type { BerthEvent } from './report/events.ts'
-import { tee, type Reporter } from './report/reporter.ts'
+import type { Reporter } from './report/reporter.ts'
 import { RunbookReporter, type RunbookHost } from './report/runbook.ts'
 import { JsonReporter } from './report/json.ts'
 import { TextReporter, colorStyles } from './report/text.ts'
@@ -53,6 +54,8 @@ export class Playbook {
     readonly redactor: Redactor,
     private reporter: Reporter,
     private sshConfigPath: string | undefined,
+    /** Sees the events unmasked (the runbook, which names secrets instead of printing them); its output is masked once whole. */
+    private recorder?: Reporter,
   ) {
     // An unknown name in --limit fails here, before any host is touched.
     this.#limit = cli.limit === undefined ? undefined : new Set(inventory.select(cli.limit, '--limit').map((h) => h.name))
@@ -72,7 +75,8 @@ export class Playbook {
   }
 
   emit(event: BerthEvent): void {
-    const masked = this.redactor.maskDeep(event)
+    this.recorder?.emit(event)
+    const masked = this.redactor.maskDeep(event.kind === 'host_result' && event.operations ? { ...event, operations: withoutSensitiveContent(event.operations) } : event)
     // Diffs and file contents are masked line by line: a short line of a multi-line secret shows nowhere.
     if (event.kind === 'host_result' && masked.kind === 'host_result' && event.diff !== undefined) masked.diff = this.redactor.maskDiff(event.diff)
     if (event.kind === 'file_write' && masked.kind === 'file_write') masked.content = this.redactor.maskContent(event.content)
@@ -207,15 +211,14 @@ export async function playbook(name: string, body: (pb: Playbook) => Promise<voi
     reporter = cli.json ? new JsonReporter(out) : new TextReporter({ color, verbosity: cli.verbosity, timings: cli.timings }, out, color ? await colorStyles() : undefined)
     if (cli.runbook !== undefined && !cli.listHosts && !cli.listTasks) {
       const invocation = [relative(process.cwd(), process.argv[1] ?? name) || name, ...(opts.argv ?? process.argv.slice(2))].join(' ')
-      runbook = new RunbookReporter({ playbook: name, invocation: redactor.mask(invocation), version: berthVersion() }, (host) => (pb ? runbookHost(pb.inventory, host) : undefined))
-      reporter = tee(reporter, runbook)
+      runbook = new RunbookReporter({ playbook: name, invocation: redactor.mask(invocation), version: berthVersion() }, (host) => (pb ? runbookHost(pb.inventory, host) : undefined), redactor)
     }
     const passwords = await vaultPasswords(cli, env)
     for (const p of passwords) redactor.add(p.password)
     const extraVars = await parseExtraVars(cli.extraVars, process.cwd(), passwords, redactor)
     const loadOptions = { extraVars, vaultPasswords: passwords, redactor }
     const inventory = cli.inventories.length > 0 ? await Inventory.load(cli.inventories, loadOptions) : Inventory.localhost(loadOptions)
-    pb = new Playbook(name, inventory, cli, redactor, reporter, opts.sshConfigPath)
+    pb = new Playbook(name, inventory, cli, redactor, reporter, opts.sshConfigPath, runbook)
     if (!cli.listHosts && !cli.listTasks)
       pb.emit({ kind: 'playbook_start', playbook: name, check: cli.check, diff: cli.diff, time: new Date().toISOString() })
     await body(pb)

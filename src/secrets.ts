@@ -9,8 +9,11 @@ const MASK = '********'
 /** A value that must never be printed. `String(secret)` is masked on purpose. */
 export class Secret {
   readonly #value: string
-  constructor(value: string) {
+  /** The variable it is known by (`PG_HARBOR_PASSWORD`): how a runbook refers to it. */
+  readonly name: string | undefined
+  constructor(value: string, name?: string) {
     this.#value = value
+    this.name = name === undefined ? undefined : shellName([name])
   }
   reveal(): string {
     return this.#value
@@ -26,7 +29,25 @@ export class Secret {
   }
 }
 
-export const secret = (value: string): Secret => new Secret(value)
+export const secret = (value: string, name?: string): Secret => new Secret(value, name)
+
+/**
+ * The shell variable a secret is known by in a runbook, from the path of the
+ * variable that holds it: `pg_harbor_password` is PG_HARBOR_PASSWORD,
+ * `harbor.secrets.csrfKey` HARBOR_SECRETS_CSRF_KEY.
+ */
+export function shellName(path: readonly (string | number)[]): string {
+  const name = path
+    .map((p) => String(p).replace(/([a-z0-9])([A-Z])/g, '$1_$2'))
+    .join('_')
+    .toUpperCase()
+    .replace(/[^A-Z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+  return /^[A-Z_]/.test(name) ? name : `_${name}`
+}
+
+/** A text cut where named secrets stand in it: literal parts and references. */
+export type NamedPart = { text: string } | { secret: string }
 
 /** Reveal a possibly secret value; a plain string passes through. */
 export const reveal = (value: string | Secret): string => (value instanceof Secret ? value.reveal() : value)
@@ -73,13 +94,25 @@ const MIN_LINE_LENGTH = 6
 
 export class Redactor {
   #values = new Set<string>()
+  /** Each secret's own text, by the name it is known by (the first name given wins). */
+  #names = new Map<string, string>()
+  #namePattern: RegExp | undefined
   #lines = new Set<string>()
   #pattern: RegExp | undefined
 
-  /** Register a secret; values shorter than 3 characters would mask noise, so they are refused. */
-  add(value: string | Secret): void {
+  /**
+   * Register a secret; values shorter than 3 characters would mask noise, so
+   * they are refused. `name` is the variable it came from (a runbook refers to
+   * it by that name); a named Secret brings its own.
+   */
+  add(value: string | Secret, name?: string | readonly (string | number)[]): void {
     const text = reveal(value)
     if (text.length < MIN_LENGTH) return
+    const known = name === undefined ? (value instanceof Secret ? value.name : undefined) : typeof name === 'string' ? shellName([name]) : shellName(name)
+    if (known !== undefined && !this.#names.has(text)) {
+      this.#names.set(text, known)
+      this.#namePattern = undefined
+    }
     for (const form of secretForms(text)) this.#values.add(form)
     if (text.includes('\n'))
       for (const line of text.split('\n').map((l) => l.replace(/\r$/, ''))) {
@@ -113,6 +146,29 @@ export class Redactor {
         return this.#lines.has(body) || this.mask(body) !== body ? `${l.slice(0, width)}${MASK}` : l
       })
       .join('\n')
+  }
+
+  /**
+   * Cut `text` where a named secret stands in it as is (its raw text): the
+   * runbook writes those parts as variable references. A secret in another form
+   * (escaped, encoded) or one without a name stays in a literal part, which
+   * `mask` still finds.
+   */
+  nameSecrets(text: string): NamedPart[] {
+    if (this.#names.size === 0) return [{ text }]
+    if (!this.#namePattern) {
+      const alternatives = [...this.#names.keys()].sort((a, b) => b.length - a.length).map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      this.#namePattern = new RegExp(alternatives.join('|'), 'g')
+    }
+    const parts: NamedPart[] = []
+    let at = 0
+    for (const m of text.matchAll(this.#namePattern)) {
+      if (m.index > at) parts.push({ text: text.slice(at, m.index) })
+      parts.push({ secret: this.#names.get(m[0]) as string })
+      at = m.index + m[0].length
+    }
+    if (at < text.length || parts.length === 0) parts.push({ text: text.slice(at) })
+    return parts
   }
 
   get size(): number {

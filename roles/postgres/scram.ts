@@ -1,8 +1,12 @@
-// SCRAM-SHA-256 password verifiers, computed on the controller (RFC 5802, RFC 7677),
-// as psql's \password does: the plain password never reaches the server, its
-// logs or a process list, and a stored verifier can be checked against the
-// password from the vault without changing it.
+// SCRAM-SHA-256 password verifiers (RFC 5802, RFC 7677), as psql's \password
+// makes them: the plain password never reaches the server, its logs or a
+// process list. A new verifier is derived on the database host from the
+// password on standard input (scramSqlOnHost: a recorded operation, so a
+// runbook derives it the same way from a shell variable); a stored verifier
+// is checked on the controller against the password from the vault, so an
+// unchanged password is not drift.
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto'
+import { ShellCommand, quote } from '../../src/index.ts'
 
 export const SCRAM_ITERATIONS = 4096
 
@@ -60,4 +64,28 @@ export function checkStoredPassword(stored: string | undefined, password: string
   }
   if (/^md5[0-9a-f]{32}$/.test(stored)) return 'md5' + createHash('md5').update(password + user).digest('hex') === stored ? 'md5' : 'differs'
   return 'differs'
+}
+
+/**
+ * Perl (which postgresql-common depends on, so every PostgreSQL host has it)
+ * reads the password on standard input and prints `PREFIX<verifier>SUFFIX`:
+ * PBKDF2-HMAC-SHA-256 over a fresh 16-byte salt, as scramVerifier above. No
+ * single quote inside, so it is one quoted shell word.
+ */
+const SCRAM_PERL = [
+  String.raw`use strict; use Digest::SHA qw(hmac_sha256 sha256); use MIME::Base64 qw(encode_base64);`,
+  String.raw`local $/; my $p = <STDIN>; defined $p && length $p or die qq{no password on standard input\n};`,
+  String.raw`$p =~ /\A[\x20-\x7e]+\z/ or die qq{the password must be printable ASCII\n};`,
+  String.raw`open(my $r, q{<:raw}, q{/dev/urandom}) or die qq{/dev/urandom: $!\n}; read($r, my $salt, 16) == 16 or die qq{/dev/urandom: short read\n};`,
+  String.raw`my $u = hmac_sha256($salt . pack(q{N}, 1), $p); my $k = $u; for (2 .. ${SCRAM_ITERATIONS}) { $u = hmac_sha256($u, $p); $k ^= $u }`,
+  String.raw`my $b = sub { encode_base64($_[0], q{}) };`,
+  String.raw`print $ARGV[0], q{SCRAM-SHA-256$${SCRAM_ITERATIONS}:}, $b->($salt), q{$}, $b->(sha256(hmac_sha256(q{Client Key}, $k))), q{:}, $b->(hmac_sha256(q{Server Key}, $k)), $ARGV[1], qq{\n};`,
+].join(' ')
+
+/**
+ * A command that reads a password on standard input and prints
+ * `<prefix>'<SCRAM verifier>'<suffix>`: the SQL statement that sets it.
+ */
+export function scramSqlOnHost(prefix: string, suffix: string): ShellCommand {
+  return new ShellCommand(`perl -e ${quote(SCRAM_PERL)} ${quote(`${prefix}'`)} ${quote(`'${suffix}`)}`)
 }

@@ -2,10 +2,10 @@
 // databases with an owner, physical replication slots, and a dump restored
 // once into an empty database. Plans read one batched probe of the server.
 import { readFileSync } from 'node:fs'
-import { BerthError, Secret, ShellCommand, guardOp, quote, raw, reveal, runOp, sh, task, writeOp, type CommandsPlan, type Plan, type Resource, type Task } from '../../src/index.ts'
+import { BerthError, Secret, ShellCommand, guardOp, quote, raw, reveal, runOp, sh, task, writeOp, type CommandsPlan, type Plan, type Resource, type RunOperation, type Task } from '../../src/index.ts'
 import { binDir, POSTGRES_HOME } from './layout.ts'
 import { psql, psqlStdin, sqlIdent, sqlLiteral, type Server } from './psql.ts'
-import { checkStoredPassword, scramVerifier } from './scram.ts'
+import { checkStoredPassword, scramSqlOnHost } from './scram.ts'
 import { serverStateFact, tableCountFact, type ServerState, type TableCount } from './server-facts.ts'
 import { ownershipFreeDump, type DumpFormat } from './dump.ts'
 
@@ -16,25 +16,25 @@ export interface LoginRoleInput {
 }
 
 export interface RolePlan extends Plan {
-  /** SQL with a fresh SCRAM verifier: it travels on standard input only. */
-  sql?: string
+  /** The statement that sets the password, up to the verifier: `ALTER ROLE "x" LOGIN NOREPLICATION PASSWORD `. */
+  statement?: string
 }
 
 const notRunning = (s: ServerState): string => `server not running yet${s.reason ? ` (${s.reason})` : ''}`
 
-/** Pure: what CREATE or ALTER ROLE the role needs. `verifier` is called only when a password must be set. */
-export function planLoginRole(r: LoginRoleInput, server: ServerState, verifier: () => string): RolePlan {
+/** Pure: what CREATE or ALTER ROLE the role needs. */
+export function planLoginRole(r: LoginRoleInput, server: ServerState): RolePlan {
   const existing = server.roles.get(r.name)
   const attrs = `LOGIN ${r.replication ? 'REPLICATION' : 'NOREPLICATION'}`
   if (!server.running) return { changed: true, summary: `create role ${r.name} (${notRunning(server)})` }
-  if (!existing) return { changed: true, summary: `create role ${r.name} ${attrs} with a password`, sql: `CREATE ROLE ${sqlIdent(r.name)} ${attrs} PASSWORD ${sqlLiteral(verifier())};` }
+  if (!existing) return { changed: true, summary: `create role ${r.name} ${attrs} with a password`, statement: `CREATE ROLE ${sqlIdent(r.name)} ${attrs} PASSWORD ` }
   const notes: string[] = []
   if (!existing.login) notes.push('LOGIN')
   if (existing.replication !== r.replication && !existing.superuser) notes.push(r.replication ? 'REPLICATION' : 'NOREPLICATION')
   const pw = checkStoredPassword(existing.password, reveal(r.password), r.name)
   if (pw !== 'matches') notes.push(pw === 'md5' ? 'password stored as MD5: rehash as SCRAM' : pw === 'none' ? 'no password set' : 'password differs')
   if (notes.length === 0) return { changed: false, summary: `role ${r.name}: ${attrs}, password matches` }
-  return { changed: true, summary: `alter role ${r.name}: ${notes.join(', ')}`, sql: `ALTER ROLE ${sqlIdent(r.name)} ${attrs} PASSWORD ${sqlLiteral(verifier())};` }
+  return { changed: true, summary: `alter role ${r.name}: ${notes.join(', ')}`, statement: `ALTER ROLE ${sqlIdent(r.name)} ${attrs} PASSWORD ` }
 }
 
 /**
@@ -51,6 +51,17 @@ function needsServer<P extends Plan>(what: string, server: ServerState, plan: P)
   return plan
 }
 
+/**
+ * The operation that sets a role's password: the password goes on standard
+ * input to a derivation on the host (scramSqlOnHost), whose statement goes
+ * to psql on its standard input; neither is ever an argument. A runbook
+ * writes it with the password's variable in place of the password.
+ */
+export function setPasswordOperation(s: Server, statement: string, password: string | Secret): RunOperation {
+  const command = new ShellCommand(`sql=$(${scramSqlOnHost(statement, ';').text}) && printf '%s\\n' "$sql" | ${psqlStdin(s, 'postgres').text}`)
+  return runOp(command, { stdin: reveal(password), sensitive: true })
+}
+
 export function loginRole(s: Server, r: LoginRoleInput): Task {
   const probe = serverStateFact(s)
   const res: Resource<RolePlan> = {
@@ -58,14 +69,12 @@ export function loginRole(s: Server, r: LoginRoleInput): Task {
     facts: () => [probe],
     plan: (facts) => {
       const server = facts.get(probe)
-      const plan = needsServer(`role ${r.name}`, server, planLoginRole(r, server, () => scramVerifier(reveal(r.password))))
-      // The SQL carries a fresh SCRAM verifier: on psql's standard input, never shown.
-      return { ...plan, operations: plan.sql ? [runOp(psqlStdin(s, 'postgres'), { stdin: plan.sql, sensitive: true })] : [] }
+      const plan = needsServer(`role ${r.name}`, server, planLoginRole(r, server))
+      return { ...plan, operations: plan.statement ? [setPasswordOperation(s, plan.statement, r.password)] : [] }
     },
   }
   return task(res)
 }
-
 
 /** Pure: a database with this owner. */
 export function planDatabase(name: string, owner: string, server: ServerState): CommandsPlan & { sql?: string[] } {

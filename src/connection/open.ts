@@ -33,7 +33,7 @@ export function transportFor(name: string, vars: Record<string, unknown>, sshCon
   const become = truthy(vars.ansible_become)
     ? {
         user: typeof vars.ansible_become_user === 'string' ? vars.ansible_become_user : 'root',
-        password: typeof vars.ansible_become_password === 'string' ? secret(vars.ansible_become_password) : undefined,
+        password: typeof vars.ansible_become_password === 'string' ? secret(vars.ansible_become_password, 'ansible_become_password') : undefined,
       }
     : undefined
   if (become && vars.ansible_become_method !== undefined && vars.ansible_become_method !== 'sudo')

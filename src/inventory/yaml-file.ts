@@ -177,27 +177,30 @@ export function describeNode(node: Node | null): string {
  */
 export async function revealVaulted(value: unknown, keyring: VaultKeyring, redactor: Redactor): Promise<unknown> {
   const decrypted = new Map<VaultedScalar, Promise<string>>()
-  collect(value)
+  // The path of the variable each value is found at: a runbook refers to the secret by it.
+  const paths = new Map<VaultedScalar, (string | number)[]>()
+  collect(value, [])
   if (decrypted.size === 0) return value
   const plaintexts = new Map<VaultedScalar, string>()
   await Promise.all(
     [...decrypted].map(async ([vaulted, pending]) => {
       const plaintext = await pending
-      redactor.add(plaintext)
+      redactor.add(plaintext, paths.get(vaulted))
       plaintexts.set(vaulted, plaintext)
     }),
   )
   return substitute(value)
 
-  function collect(v: unknown): void {
+  function collect(v: unknown, path: (string | number)[]): void {
     if (v instanceof VaultedScalar) {
       if (!decrypted.has(v)) {
+        if (path.length > 0) paths.set(v, path)
         const pending = keyring.decryptAsync(v.vaulttext, v.where)
         pending.catch(() => {}) // awaited below; avoids an unhandled rejection while others are pending
         decrypted.set(v, pending)
       }
-    } else if (Array.isArray(v)) v.forEach(collect)
-    else if (isPlainObject(v)) Object.values(v).forEach(collect)
+    } else if (Array.isArray(v)) v.forEach((inner, i) => collect(inner, [...path, i]))
+    else if (isPlainObject(v)) for (const [k, inner] of Object.entries(v)) collect(inner, [...path, k])
   }
   function substitute(v: unknown): unknown {
     if (v instanceof VaultedScalar) return plaintexts.get(v)
@@ -208,11 +211,12 @@ export async function revealVaulted(value: unknown, keyring: VaultKeyring, redac
 }
 
 /** Register every string and number inside a decrypted value: a vaulted file holds secrets only. */
-export function registerLeaves(value: unknown, redactor: Redactor): void {
-  if (typeof value === 'string') redactor.add(value)
-  else if (typeof value === 'number' || typeof value === 'bigint') redactor.add(String(value))
-  else if (Array.isArray(value)) for (const v of value) registerLeaves(v, redactor)
-  else if (isPlainObject(value)) for (const v of Object.values(value)) registerLeaves(v, redactor)
+export function registerLeaves(value: unknown, redactor: Redactor, path: (string | number)[] = []): void {
+  const name = path.length > 0 ? path : undefined
+  if (typeof value === 'string') redactor.add(value, name)
+  else if (typeof value === 'number' || typeof value === 'bigint') redactor.add(String(value), name)
+  else if (Array.isArray(value)) value.forEach((v, i) => registerLeaves(v, redactor, [...path, i]))
+  else if (isPlainObject(value)) for (const [k, v] of Object.entries(value)) registerLeaves(v, redactor, [...path, k])
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

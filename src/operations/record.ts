@@ -1,11 +1,13 @@
 // Operations as plain JSON (the `operations` of a host_result event): what
 // --json prints and what the runbook is written from. Content travels as text
-// when it is UTF-8 without NUL bytes, as base64 otherwise; a sensitive file's
-// content not at all.
+// when it is UTF-8 without NUL bytes, as base64 otherwise. A sensitive
+// operation's content is in the record the runbook reads (which writes it only
+// as references to named secrets) and is taken out of every other output by
+// `withoutSensitiveContent`.
 import type { Operation } from './operation.ts'
 
 export type OperationRecord =
-  | { kind: 'run'; command: string; stdin?: string; stdinBase64?: string; stdinSensitive?: boolean; timeoutMs?: number }
+  | { kind: 'run'; command: string; stdin?: string; stdinBase64?: string; stdinSensitive?: boolean; stdinBytes?: number; timeoutMs?: number }
   | {
       kind: 'write'
       path: string
@@ -35,19 +37,19 @@ const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries
 export function recordOf(op: Operation): OperationRecord {
   switch (op.kind) {
     case 'run': {
-      const shown = op.sensitive ? undefined : op.stdin
-      const text = shown === undefined ? undefined : asText(shown)
+      const text = op.stdin === undefined ? undefined : asText(op.stdin)
       return defined({
         kind: 'run' as const,
         command: op.command.text,
         stdin: text,
-        stdinBase64: shown !== undefined && text === undefined ? shown.toString('base64') : undefined,
+        stdinBase64: op.stdin !== undefined && text === undefined ? op.stdin.toString('base64') : undefined,
         stdinSensitive: op.sensitive && op.stdin !== undefined ? true : undefined,
+        stdinBytes: op.stdin?.length,
         timeoutMs: op.timeoutMs,
       })
     }
     case 'write': {
-      const text = op.sensitive ? undefined : asText(op.content)
+      const text = asText(op.content)
       return defined({
         kind: 'write' as const,
         path: op.path,
@@ -59,7 +61,7 @@ export function recordOf(op: Operation): OperationRecord {
         makeParents: op.makeParents || undefined,
         sensitive: op.sensitive || undefined,
         content: text,
-        contentBase64: !op.sensitive && text === undefined ? op.content.toString('base64') : undefined,
+        contentBase64: text === undefined ? op.content.toString('base64') : undefined,
         bytes: op.content.length,
       })
     }
@@ -68,4 +70,26 @@ export function recordOf(op: Operation): OperationRecord {
     case 'guard':
       return { kind: 'guard', test: op.test.text, why: op.why, then: op.then.map(recordOf) }
   }
+}
+
+/** The records as every output but the runbook sees them: a sensitive operation's content left out. */
+export function withoutSensitiveContent(records: readonly OperationRecord[]): OperationRecord[] {
+  return records.map((r) => {
+    switch (r.kind) {
+      case 'run': {
+        if (!r.stdinSensitive) return r
+        const { stdin: _t, stdinBase64: _b, ...rest } = r
+        return rest
+      }
+      case 'write': {
+        if (!r.sensitive) return r
+        const { content: _t, contentBase64: _b, ...rest } = r
+        return rest
+      }
+      case 'guard':
+        return { ...r, then: withoutSensitiveContent(r.then) }
+      default:
+        return r
+    }
+  })
 }

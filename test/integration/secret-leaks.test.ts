@@ -8,7 +8,7 @@
 // secrets by design (they would mask noise) and are not used here.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
@@ -125,6 +125,17 @@ test('hostile secrets never appear, in any form, in any output', async () => {
   outputs.push(['host.$ outside a play', await run(['-vv'], site(root, 3, 'dollar'))])
   outputs.push(['host.$ outside a play, --json', await run(['--json'], site(root, 3, 'dollar'))])
 
+  // The runbook, of a real run and of a failing one: variables in place of the secrets.
+  const runbook = async (what: string, argv: string[], body: (pb: Playbook) => Promise<void>): Promise<string> => {
+    const file = join(dir, `runbook-${outputs.length}.md`)
+    const r = await run([...argv, '--runbook', file], body)
+    const text = readFileSync(file, 'utf8')
+    outputs.push([what, r], [`${what}: the runbook`, { code: r.code, text }])
+    return text
+  }
+  const written = await runbook('--runbook with a change', [], site(root, 4))
+  await runbook('--runbook of a failing run, --check', ['--check'], site(root, 5, 'fail'))
+
   const report = outputs.flatMap(([what, r]) => leaks(r.text).map((l) => `${what}: ${l}`))
   assert.equal(report, [], `leaks:\n${report.join('\n')}`)
 
@@ -138,6 +149,8 @@ test('hostile secrets never appear, in any form, in any output', async () => {
   assert.is(byName.get('an exception from playbook code')?.code, 1)
   assert.match(byName.get('an exception from playbook code')?.text ?? '', /playbook code failed with \*{8} and \*{8}/)
   assert.match(byName.get('host.$ outside a play')?.text ?? '', /exited with code 4/)
+  assert.match(written, /^quote=\$\{S_QUOTE\}$/m)
+  assert.match(written, /`S_QUOTE` \(box\)/)
 })
 
 test.run()

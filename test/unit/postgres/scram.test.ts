@@ -1,7 +1,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
-import { checkStoredPassword, parseScramVerifier, saslPrep, SCRAM_ITERATIONS, scramVerifier, type PasswordCheck } from '../../../roles/postgres/scram.ts'
+import { spawnSync } from 'node:child_process'
+import { checkStoredPassword, parseScramVerifier, saslPrep, SCRAM_ITERATIONS, scramSqlOnHost, scramVerifier, type PasswordCheck } from '../../../roles/postgres/scram.ts'
 
 // Made by a real PostgreSQL 15 (SET password_encryption = 'scram-sha-256'; CREATE ROLE replica PASSWORD 's3cret').
 const PG15_REPLICA =
@@ -92,3 +93,34 @@ prep('anything beyond printable ASCII is refused, not approximated', () => {
 })
 
 prep.run()
+
+// The derivation that runs on the database host (perl, which postgresql-common
+// depends on), run here with the same shell: its verifier must be one the
+// controller's check (and so PostgreSQL) accepts for the password.
+const onHost = suite('scramSqlOnHost')
+const derive = (password: string): { code: number; stdout: string; stderr: string } => {
+  const r = spawnSync('sh', ['-c', scramSqlOnHost('ALTER ROLE "x" PASSWORD ', ';').text], { input: password, encoding: 'utf8' })
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+
+onHost('prints the statement with a verifier of the password from standard input, fresh salt each time', () => {
+  const pw = `s3cret with 'quotes' $HOME \\ and "more"`
+  const a = derive(pw)
+  assert.is(a.code, 0, a.stderr)
+  const m = /^ALTER ROLE "x" PASSWORD '(SCRAM-SHA-256\$4096:[^']+)';\n$/.exec(a.stdout)
+  assert.ok(m, a.stdout)
+  assert.is(checkStoredPassword(m[1], pw, 'x'), 'matches')
+  assert.is(checkStoredPassword(m[1], pw + '!', 'x'), 'differs')
+  assert.is.not(derive(pw).stdout, a.stdout)
+})
+
+onHost('no password, or one beyond printable ASCII: fails with a message, prints nothing', () => {
+  for (const [pw, message] of [['', /no password/], ['caf\u00E9', /printable ASCII/]] as const) {
+    const r = derive(pw)
+    assert.is.not(r.code, 0)
+    assert.is(r.stdout, '')
+    assert.match(r.stderr, message)
+  }
+})
+
+onHost.run()

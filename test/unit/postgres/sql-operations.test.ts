@@ -5,7 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { factValues, type Fact } from '../../../src/facts/fact.ts'
-import { recordOf } from '../../../src/operations/record.ts'
+import { recordOf, withoutSensitiveContent } from '../../../src/operations/record.ts'
 import type { ServerState } from '../../../roles/postgres/server-facts.ts'
 import { database, loginRole, replicationSlot } from '../../../roles/postgres/sql-resources.ts'
 
@@ -32,14 +32,21 @@ test('slot: missing -> pg_create_physical_replication_slot; present -> none', ()
   assert.equal(planOf(replicationSlot(SERVER, 'db2'), server({ slots: new Set(['db2']) })).operations, [])
 })
 
-test('role: CREATE ROLE on standard input; the record shows the command, never the SQL or the verifier', () => {
+test('role: the password on standard input to a derivation on the host, whose statement psql reads; never an argument', () => {
   const t = loginRole(SERVER, { name: 'replica', password: 'rep-s3cret-pw', replication: true })
-  const plan = planOf(t, server())
-  const [op] = plan.operations ?? []
-  assert.ok(op?.kind === 'run' && op.stdin !== undefined && /^CREATE ROLE "replica" LOGIN REPLICATION PASSWORD 'SCRAM-SHA-256\$4096:/.test(op.stdin.toString()))
-  const record = JSON.stringify(recordOf(op))
-  assert.equal(JSON.parse(record), { kind: 'run', command: `${PSQL} -1 -f -`, stdinSensitive: true })
-  assert.not.match(record, /SCRAM|rep-s3cret-pw/)
+  const [op, ...rest] = planOf(t, server()).operations ?? []
+  assert.is(rest.length, 0)
+  assert.ok(op?.kind === 'run')
+  assert.is(op.stdin?.toString(), 'rep-s3cret-pw')
+  assert.is(op.sensitive, true)
+  assert.ok(op.command.text.startsWith(`sql=$(perl -e 'use strict;`), op.command.text)
+  assert.ok(op.command.text.includes(`'CREATE ROLE "replica" LOGIN REPLICATION PASSWORD '\\'''`), op.command.text)
+  assert.ok(op.command.text.endsWith(`printf '%s\\n' "$sql" | ${PSQL} -1 -f -`), op.command.text)
+  assert.not.match(op.command.text, /rep-s3cret-pw/)
+  // Every output but the runbook sees the record without the input.
+  const record = JSON.stringify(withoutSensitiveContent([recordOf(op)]))
+  assert.not.match(record, /rep-s3cret-pw/)
+  assert.match(record, /"stdinSensitive":true/)
 })
 
 test('a server that is not running: the plan fails naming the task and the reason (no silent empty plan)', () => {

@@ -7,6 +7,8 @@ import type { OperationRecord } from '../../../src/operations/record.ts'
 import { recordOf } from '../../../src/operations/record.ts'
 import { guardOp, runOp, waitOp, writeOp } from '../../../src/operations/operation.ts'
 import { sh } from '../../../src/shell.ts'
+import { Redactor } from '../../../src/secrets.ts'
+import { OperationShell } from '../../../src/report/runbook.ts'
 
 const cases: [string, OperationRecord, string[]][] = [
   ['a command', recordOf(runOp(sh`systemctl restart ${'nginx'}`)), ['systemctl restart nginx']],
@@ -64,7 +66,7 @@ const cases: [string, OperationRecord, string[]][] = [
     recordOf(waitOp(sh`pg_isready -q`, 'PostgreSQL accepts connections', { intervalMs: 500, timeoutMs: 30000 })),
     [
       '# wait until: PostgreSQL accepts connections (at most 30 s)',
-      `i=0; until pg_isready -q; do i=$((i+1)); if [ "$i" -ge 60 ]; then echo 'gave up waiting: PostgreSQL accepts connections' >&2; break; fi; sleep 0.5; done`,
+      `i=0; until pg_isready -q; do i=$((i+1)); if [ "$i" -ge 60 ]; then echo 'gave up waiting: PostgreSQL accepts connections' >&2; exit 1; fi; sleep 0.5; done`,
     ],
   ],
   [
@@ -79,10 +81,67 @@ for (const [name, op, lines] of cases)
     assert.equal(renderOperation(op), lines)
   })
 
+// Secrets from a vault file are known by their variable's name.
+const vault = new Redactor()
+vault.add('s3cr3t-Pa$$', 'pg_harbor_password')
+vault.add('r3pl1cat0r', ['pg', 'replicationPassword'])
+vault.add('no-name-known')
+
+const named: [string, OperationRecord, string[]][] = [
+  [
+    'a sensitive input that is a named secret: a reference, never the value',
+    recordOf(runOp(sh`perl scram.pl | psql`, { stdin: 's3cr3t-Pa$$', sensitive: true })),
+    [': "${PG_HARBOR_PASSWORD:?set PG_HARBOR_PASSWORD first: see the top of this runbook}"', `printf '%s' "\${PG_HARBOR_PASSWORD}" | { perl scram.pl | psql\n}`],
+  ],
+  [
+    'a file with a named secret in it: an unquoted heredoc where only the secret expands',
+    recordOf(writeOp('/var/lib/postgresql/.pgpass', '# $HOME `x` \\n\n*:5432:*:replicator:r3pl1cat0r\n', { mode: '0600', sensitive: true })),
+    [
+      ': "${PG_REPLICATION_PASSWORD:?set PG_REPLICATION_PASSWORD first: see the top of this runbook}"',
+      '# /var/lib/postgresql/.pgpass: 46 bytes, mode 0600',
+      'tmp=$(mktemp "$(dirname -- /var/lib/postgresql/.pgpass)/.berth.XXXXXXXX")',
+      'cat > "$tmp" <<BERTH_EOF',
+      '# \\$HOME \\`x\\` \\\\n',
+      '*:5432:*:replicator:${PG_REPLICATION_PASSWORD}',
+      'BERTH_EOF',
+      'chmod 0600 "$tmp"',
+      'if [ -e /var/lib/postgresql/.pgpass ]; then chown --reference=/var/lib/postgresql/.pgpass "$tmp"; fi',
+      'mv -f "$tmp" /var/lib/postgresql/.pgpass',
+    ],
+  ],
+  [
+    'sensitive content with a secret that has no name: from a file the operator puts there, not shown',
+    recordOf(runOp(sh`psql`, { stdin: 'ALTER ROLE x PASSWORD no-name-known r3pl1cat0r;\n', sensitive: true })),
+    [`# its standard input is sensitive: not in this runbook; put it in ${sensitiveInput('psql')} first`, `{ psql\n} < ${sensitiveInput('psql')}`],
+  ],
+]
+
+for (const [name, op, lines] of named)
+  test(`render with named secrets: ${name}`, () => {
+    assert.equal(new OperationShell(vault).block([op]), lines)
+  })
+
+test('a block with a named secret, run by sh, writes the exact bytes berth would', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs')
+  const dir = mkdtempSync('/tmp/berth-runbook-')
+  try {
+    const content = '# $HOME `x` \\n "q" \\\n*:5432:*:replicator:r3pl1cat0r\ntrailing s3cr3t-Pa$$ end\n'
+    const block = new OperationShell(vault).block([recordOf(writeOp(`${dir}/out`, content, { sensitive: true }))])
+    const script = ['PG_REPLICATION_PASSWORD=r3pl1cat0r', "PG_HARBOR_PASSWORD='s3cr3t-Pa$$'", '(', 'set -e', ...block, ')'].join('\n')
+    execFileSync('sh', ['-c', script])
+    assert.is(readFileSync(`${dir}/out`, 'utf8'), content)
+    const unset = ['(', 'set -e', ...block, ')'].join('\n')
+    assert.throws(() => execFileSync('sh', ['-c', unset], { stdio: 'pipe' }), /PG_HARBOR_PASSWORD first|PG_REPLICATION_PASSWORD first/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('records: binary content as base64, text as text', () => {
   assert.equal(recordOf(writeOp('/x', Buffer.from([0, 1, 2]))), { kind: 'write', path: '/x', contentBase64: 'AAEC', bytes: 3 })
   assert.equal(recordOf(writeOp('/x', 'text\n')), { kind: 'write', path: '/x', content: 'text\n', bytes: 5 })
-  assert.equal(recordOf(runOp(sh`cat`, { stdin: Buffer.from([255]) })), { kind: 'run', command: 'cat', stdinBase64: '/w==' })
+  assert.equal(recordOf(runOp(sh`cat`, { stdin: Buffer.from([255]) })), { kind: 'run', command: 'cat', stdinBase64: '/w==', stdinBytes: 1 })
 })
 
 test('golden: a run of two tasks on two hosts, a skipped and a code-only step', () => {
@@ -105,7 +164,6 @@ test('golden: a run of two tasks on two hosts, a skipped and a code-only step', 
 
 - What would run now (\`--check\`): nothing was changed. Made by berth 0.1.0 on 2026-12-02T10:00:00.000Z from \`./playbooks/site.ts -i hosts.yml\`.
 - Each block runs on the host named above it, as root, in a POSIX shell: open the host with the \`ssh\` line, then paste the blocks in order; each is a subshell that stops at its first error, and you stop there too. A host's blocks for a play come after those for the plays before it.
-- Secret values are masked (\`********\`): put them in by hand where they stand.
 - Tasks with nothing to do are listed without a block.
 
 ## Play: web (\`web\`)
