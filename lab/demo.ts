@@ -12,12 +12,7 @@ import { BerthError } from '../src/errors.ts'
 import { ensurePrerequisites } from './prerequisites.ts'
 import { LabError } from './errors.ts'
 
-/** The playbooks the demo runs, in order, against the lab inventory, with their extra flags. */
-const PLAYBOOKS: [string, ...string[]][] = [
-  ['playbooks/hello.ts'],
-  // The lab inventory names its vault password file (lab-only, committed on purpose).
-  ['playbooks/ha-pg-replicated.ts'],
-]
+import { DEMO_PLAYBOOKS as PLAYBOOKS } from './demo-playbooks.ts'
 
 const t0 = performance.now()
 const progress = new Progress(process.stdout)

@@ -70,7 +70,8 @@ export function checkStoredPassword(stored: string | undefined, password: string
  * Perl (which postgresql-common depends on, so every PostgreSQL host has it)
  * reads the password on standard input and prints `PREFIX<verifier>SUFFIX`:
  * PBKDF2-HMAC-SHA-256 over a fresh 16-byte salt, as scramVerifier above. No
- * single quote inside, so it is one quoted shell word.
+ * single quote inside, so it is one quoted shell word; one statement a line,
+ * so a runbook's reader can follow it.
  */
 const SCRAM_PERL = [
   String.raw`use strict; use Digest::SHA qw(hmac_sha256 sha256); use MIME::Base64 qw(encode_base64);`,
@@ -80,7 +81,7 @@ const SCRAM_PERL = [
   String.raw`my $u = hmac_sha256($salt . pack(q{N}, 1), $p); my $k = $u; for (2 .. ${SCRAM_ITERATIONS}) { $u = hmac_sha256($u, $p); $k ^= $u }`,
   String.raw`my $b = sub { encode_base64($_[0], q{}) };`,
   String.raw`print $ARGV[0], q{SCRAM-SHA-256$${SCRAM_ITERATIONS}:}, $b->($salt), q{$}, $b->(sha256(hmac_sha256(q{Client Key}, $k))), q{:}, $b->(hmac_sha256(q{Server Key}, $k)), $ARGV[1], qq{\n};`,
-].join(' ')
+].join('\n')
 
 /**
  * A command that reads a password on standard input and prints

@@ -58,7 +58,7 @@ function needsServer<P extends Plan>(what: string, server: ServerState, plan: P)
  * writes it with the password's variable in place of the password.
  */
 export function setPasswordOperation(s: Server, statement: string, password: string | Secret): RunOperation {
-  const command = new ShellCommand(`sql=$(${scramSqlOnHost(statement, ';').text}) && printf '%s\\n' "$sql" | ${psqlStdin(s, 'postgres').text}`)
+  const command = new ShellCommand(`sql=$(${scramSqlOnHost(statement, ';').text}) && printf '%s\\n' "$sql" | { ${psqlStdin(s, 'postgres').text}\n}`)
   return runOp(command, { stdin: reveal(password), sensitive: true })
 }
 

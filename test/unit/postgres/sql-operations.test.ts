@@ -41,7 +41,8 @@ test('role: the password on standard input to a derivation on the host, whose st
   assert.is(op.sensitive, true)
   assert.ok(op.command.text.startsWith(`sql=$(perl -e 'use strict;`), op.command.text)
   assert.ok(op.command.text.includes(`'CREATE ROLE "replica" LOGIN REPLICATION PASSWORD '\\'''`), op.command.text)
-  assert.ok(op.command.text.endsWith(`printf '%s\\n' "$sql" | ${PSQL} -1 -f -`), op.command.text)
+  // psql's command starts with `cd / &&`: the statement must reach psql, not cd.
+  assert.ok(op.command.text.endsWith(`printf '%s\\n' "$sql" | { ${PSQL} -1 -f -\n}`), op.command.text)
   assert.not.match(op.command.text, /rep-s3cret-pw/)
   // Every output but the runbook sees the record without the input.
   const record = JSON.stringify(withoutSensitiveContent([recordOf(op)]))

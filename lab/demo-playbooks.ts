@@ -1,0 +1,7 @@
+// The playbooks the demo runs on the lab, in order, with their extra flags;
+// `npm run runbooks` writes a runbook for each. It grows as roles arrive.
+export const DEMO_PLAYBOOKS: readonly (readonly [string, ...string[]])[] = [
+  ['playbooks/hello.ts'],
+  // The lab inventory names its vault password file (lab-only, committed on purpose).
+  ['playbooks/ha-pg-replicated.ts'],
+]
