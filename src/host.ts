@@ -56,6 +56,12 @@ export interface WriteFileOptions {
   sensitive?: boolean | undefined
   /** Create missing parent directories first (mode 0755, as `mkdir -p`), as Ansible's lineinfile `create` does. */
   makeParents?: boolean | undefined
+  /**
+   * What the plan read at PATH: the sha256 (hex) of its content, or 'absent'.
+   * If the file is no longer that when the write lands, it is refused (exit 4)
+   * rather than clobbering a change made since.
+   */
+  replaces?: string | undefined
 }
 
 export class Host {
@@ -263,6 +269,12 @@ export function placeTempFileSteps(path: string, opts: WriteFileOptions = {}): s
     const v = opts.validate.includes('%s') ? opts.validate.split('%s').join('"$tmp"') : `${opts.validate} "$tmp"`
     steps.push(`{ ${v} ; } >&2 || { echo "validation failed: ${opts.validate.replace(/["\\$`]/g, '\\$&')}" >&2; exit 3; }`)
   }
+  if (opts.replaces === 'absent')
+    steps.push(`if [ -e ${p} ] || [ -L ${p} ]; then echo ${quote(`${path} appeared after berth read it: not overwritten; run again to plan on what is there now`)} >&2; exit 4; fi`)
+  else if (opts.replaces !== undefined)
+    steps.push(
+      `if [ "$({ sha256sum < ${p}; } 2>/dev/null | cut -c1-64)" != ${quote(opts.replaces)} ]; then echo ${quote(`${path} changed after berth read it: not overwritten; run again to plan on what is there now`)} >&2; exit 4; fi`,
+    )
   if (opts.backup) steps.push(`if [ -e ${p} ]; then cp -p ${p} ${p}."$(date +%Y%m%d%H%M%S)".bak; fi`)
   steps.push(`mv -f "$tmp" ${p}`)
   return steps

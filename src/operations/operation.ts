@@ -36,6 +36,8 @@ export interface WriteOperation {
   readonly makeParents?: boolean | undefined
   /** Content that is never shown (keys, passwords): the runbook and the log name the file only. */
   readonly sensitive?: boolean | undefined
+  /** What the plan expected to replace: the current content's sha256 (hex), or 'absent'. A file changed since is refused, not clobbered. */
+  readonly replaces?: string | undefined
 }
 
 export interface WaitOperation {

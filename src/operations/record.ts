@@ -18,6 +18,7 @@ export type OperationRecord =
       backup?: boolean
       makeParents?: boolean
       sensitive?: boolean
+      replaces?: string
       content?: string
       contentBase64?: string
       bytes: number
@@ -60,6 +61,7 @@ export function recordOf(op: Operation): OperationRecord {
         backup: op.backup || undefined,
         makeParents: op.makeParents || undefined,
         sensitive: op.sensitive || undefined,
+        replaces: op.replaces,
         content: text,
         contentBase64: text === undefined ? op.content.toString('base64') : undefined,
         bytes: op.content.length,

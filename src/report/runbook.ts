@@ -209,7 +209,7 @@ export class OperationShell {
           this.files.push(file)
           body = [`# its content is sensitive: not in this runbook; put it in ${file} first`, `cat -- ${quote(file)} > "$tmp"`]
         }
-        const place = placeTempFileSteps(op.path, { mode: op.mode, owner: op.owner, group: op.group, validate: op.validate, backup: op.backup })
+        const place = placeTempFileSteps(op.path, { mode: op.mode, owner: op.owner, group: op.group, validate: op.validate, backup: op.backup, replaces: op.replaces })
         return [...head, ...mk, ...body, ...place]
       }
       case 'wait': {

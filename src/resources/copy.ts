@@ -121,7 +121,7 @@ export function planContent(path: string, current: FileState, desired: DesiredCo
       ],
       diff: diffOf(''),
       path,
-      operations: [writeOp(path, after, writeOptions(attributes, options, false))],
+      operations: [writeOp(path, after, { ...writeOptions(attributes, options, false), replaces: 'absent' })],
     }
   }
 
@@ -148,7 +148,7 @@ export function planContent(path: string, current: FileState, desired: DesiredCo
     diff: diffOf(beforeText),
     predicts: [predict(fileContentFact(path), writtenState(after, attributes, current))],
     path,
-    operations: [writeOp(path, after, writeOptions(attributes, options, options.backup ?? false))],
+    operations: [writeOp(path, after, { ...writeOptions(attributes, options, options.backup ?? false), replaces: current.sha256 })],
   }
 }
 

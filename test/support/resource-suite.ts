@@ -9,7 +9,7 @@ import type { Need } from '../../lab/prerequisites.ts'
 import * as assert from 'uvu/assert'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -109,6 +109,32 @@ export function resourceSuite(label: string, open: () => Promise<SuiteHost>, nee
     const removed = await converge(file({ path: join(dir, 'data'), state: 'absent' }))
     assert.is(removed.plan.summary, 'remove directory')
     assert.not.ok(existsSync(join(dir, 'data')))
+  })
+
+  s('copy and lineInFile: a file changed (or created) between plan and write is refused, not clobbered', async () => {
+    const conf = join(dir, 'app.conf')
+    writeFileSync(conf, 'port = 1\n')
+    const edit = lineInFile({ path: conf, regexp: /^port = /, line: 'port = 2' })
+    const planned = await planNow(edit)
+    assert.is(planned.changed, true)
+    // Someone else edits the file after berth read it.
+    writeFileSync(conf, 'port = 1\nhand = edit\n')
+    const refused = await applyPlan(host, edit, planned).then(() => undefined, (e: unknown) => e as Error)
+    assert.ok(refused, 'the write was refused')
+    assert.match(refused.message, /app\.conf changed after berth read it: not overwritten; run again/)
+    assert.is(readFileSync(conf, 'utf8'), 'port = 1\nhand = edit\n', 'the hand edit is kept')
+    // Planned again on what is there now, it applies.
+    await converge(edit)
+    assert.is(readFileSync(conf, 'utf8'), 'port = 2\nhand = edit\n')
+
+    const fresh = join(dir, 'fresh.conf')
+    const create = copy({ path: fresh, content: 'mine\n' })
+    const toCreate = await planNow(create)
+    writeFileSync(fresh, 'theirs\n')
+    const appeared = await applyPlan(host, create, toCreate).then(() => undefined, (e: unknown) => e as Error)
+    assert.match(appeared?.message ?? '', /fresh\.conf appeared after berth read it: not overwritten/)
+    assert.is(readFileSync(fresh, 'utf8'), 'theirs\n')
+    assert.equal(readdirSync(dir).filter((f) => f.startsWith('.berth.')), [], 'no temp file left')
   })
 
   s("file: state 'file' on a missing path fails without creating it", async () => {

@@ -44,8 +44,8 @@ test('fresh host: key dir, key, sources, then apt-get update', async () => {
   await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
   assert.equal(fake.commands.map((c) => c.command), [
     'mkdir -p -m 0755 /etc/apt/keyrings',
-    writeFileCommand('/etc/apt/keyrings/pgdg.asc', { mode: '0644', owner: 'root', group: 'root' }).text,
-    writeFileCommand('/etc/apt/sources.list.d/pgdg.sources', { mode: '0644', owner: 'root', group: 'root' }).text,
+    writeFileCommand('/etc/apt/keyrings/pgdg.asc', { mode: '0644', owner: 'root', group: 'root', replaces: 'absent' }).text,
+    writeFileCommand('/etc/apt/sources.list.d/pgdg.sources', { mode: '0644', owner: 'root', group: 'root', replaces: 'absent' }).text,
     'apt-get update -q',
   ])
   assert.is(fake.commands[1]!.stdin, writeFileStdin(Buffer.from(KEY + '\n')).toString())

@@ -10,6 +10,7 @@ import { copy, countChangedLines, type ContentPlan } from '../../../src/resource
 import type { Plan, Task } from '../../../src/resources/resource.ts'
 import { applyPlan } from '../../../src/runner/tasks.ts'
 import { writeOf } from '../../support/plans.ts'
+const sha256Of = (text: string): string => createHash('sha256').update(text).digest('hex')
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 const withContent = (content: string | Buffer, over: Partial<PresentFile> = {}): PresentFile => {
@@ -66,7 +67,7 @@ test('apply: one atomic write with content, mode and owner, carrying current att
   const t = copy({ path: '/etc/app.conf', content: 'new\n', group: 'adm', validate: 'app --check %s', backup: true })
   const cmds = await run(t, planOf(t, withContent('old\n', { mode: '0640', owner: 'app', uid: 999 })))
   assert.is(cmds.length, 1)
-  assert.is(cmds[0]!.command, writeFileCommand('/etc/app.conf', { mode: '0640', group: 'adm', validate: 'app --check %s', backup: true }).text)
+  assert.is(cmds[0]!.command, writeFileCommand('/etc/app.conf', { mode: '0640', group: 'adm', validate: 'app --check %s', backup: true, replaces: sha256Of('old\n') }).text)
   // The owner is carried over on the host (chown --reference), as it is at the moment of the write.
   assert.match(cmds[0]!.command, /chown --reference=\/etc\/app\.conf "\$tmp"/)
   assert.is(cmds[0]!.stdin, writeFileStdin(Buffer.from('new\n')).toString())
@@ -75,7 +76,7 @@ test('apply: one atomic write with content, mode and owner, carrying current att
 test('apply: a new file gets 0644 and no backup', async () => {
   const t = copy({ path: '/etc/new', content: 'x', backup: true })
   const cmds = await run(t, planOf(t, absent))
-  assert.is(cmds[0]!.command, writeFileCommand('/etc/new', { mode: '0644' }).text)
+  assert.is(cmds[0]!.command, writeFileCommand('/etc/new', { mode: '0644', replaces: 'absent' }).text)
 })
 
 test('apply: attributes only -> chmod/chown in one exec, no write', async () => {

@@ -9,6 +9,7 @@ import { Host, writeFileCommand } from '../../../src/host.ts'
 import { deviceFile, editFstab, mount, type MountPlan } from '../../../src/resources/mount.ts'
 import type { Task } from '../../../src/resources/resource.ts'
 import { applyPlan } from '../../../src/runner/tasks.ts'
+const sha256Of = (text: string): string => createHash('sha256').update(text).digest('hex')
 
 const fileWith = (text: string): FileState => {
   const content = Buffer.from(text)
@@ -39,7 +40,7 @@ test('mounted, nothing yet: fstab line, then mkdir and mount', async () => {
   assert.is(plan.summary, '/tmp/fstab: 1 line changed; mount /mnt/b')
   assert.equal(plan.diff, { path: '/tmp/fstab', before: '# fstab\n', after: `# fstab\n${BIND_LINE}\n` })
   assert.equal(await commandsOf(t, plan), [
-    writeFileCommand('/tmp/fstab', { mode: '0644' }).text,
+    writeFileCommand('/tmp/fstab', { mode: '0644', replaces: sha256Of('# fstab\n') }).text,
     'mkdir -p -- /mnt/b && mount -t none -o bind -- /srv/a /mnt/b',
   ])
 })
@@ -85,7 +86,7 @@ test('present: fstab only, even when not mounted', async () => {
   const t = bind('present')
   const plan = planOf(t, { exists: false }, ROOT, undefined, id(1, 40))
   assert.equal([plan.changed, plan.summary], [true, '/tmp/fstab: create /tmp/fstab (0644)'])
-  assert.equal(await commandsOf(t, plan), [writeFileCommand('/tmp/fstab', { mode: '0644' }).text])
+  assert.equal(await commandsOf(t, plan), [writeFileCommand('/tmp/fstab', { mode: '0644', replaces: 'absent' }).text])
 })
 
 test('absent: umount first, then the line goes', async () => {

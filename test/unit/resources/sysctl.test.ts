@@ -42,7 +42,7 @@ test('file and live value differ: write the line and sysctl -w, file first', asy
   const t = sysctl({ name: 'vm.swappiness', value: 10 })
   const plan = planOf(t, { exists: false }, '60')
   assert.is(plan.summary, '/etc/sysctl.d/99-berth.conf: create /etc/sysctl.d/99-berth.conf (0644); vm.swappiness 60 -> 10')
-  assert.equal(await commandsOf(t, plan), [writeFileCommand('/etc/sysctl.d/99-berth.conf', { mode: '0644' }).text, 'sysctl -q -w vm.swappiness=10'])
+  assert.equal(await commandsOf(t, plan), [writeFileCommand('/etc/sysctl.d/99-berth.conf', { mode: '0644', replaces: 'absent' }).text, 'sysctl -q -w vm.swappiness=10'])
 })
 
 test('file right, live value differs: only sysctl -w', async () => {
