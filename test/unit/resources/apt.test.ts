@@ -1,20 +1,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { FakeConnection } from '../../../src/connection/fake.ts'
 import { factValues } from '../../../src/facts/fact.ts'
 import { parseDpkgQuery } from '../../../src/facts/packages.ts'
-import { Host } from '../../../src/host.ts'
 import { apt } from '../../../src/resources/apt.ts'
-import type { Plan, Task } from '../../../src/resources/resource.ts'
-import { applyPlan } from '../../../src/runner/tasks.ts'
+import type { Task } from '../../../src/resources/resource.ts'
+import { operationsOf } from '../../support/plans.ts'
 
 const dpkg = (stdout: string) => parseDpkgQuery({ code: 1, stdout, stderr: '' })
 const planOf = (t: Task, stdout: string) => t.resource.plan(factValues([[t.resource.facts()[0]!, dpkg(stdout)]]))
-async function commandsOf(t: Task, plan: Plan) {
-  const fake = new FakeConnection()
-  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
-  return fake.commands.map((c) => c.command)
-}
 
 const INSTALL = "DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold"
 
@@ -36,7 +29,7 @@ for (const [name, t, stdout, changed, summary, commands] of rows)
     const plan = planOf(t, stdout)
     assert.is(plan.changed, changed)
     assert.is(plan.summary, summary)
-    assert.equal(await commandsOf(t, plan), commands)
+    assert.equal(operationsOf(plan), commands)
   })
 
 test('title and one fact for the package set', () => {

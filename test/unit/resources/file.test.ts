@@ -1,13 +1,11 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { FakeConnection } from '../../../src/connection/fake.ts'
 import { ConfigError } from '../../../src/errors.ts'
 import { factValues } from '../../../src/facts/fact.ts'
 import type { FileState, PresentFile } from '../../../src/facts/file.ts'
-import { Host } from '../../../src/host.ts'
 import { file } from '../../../src/resources/file.ts'
 import type { Plan, Task } from '../../../src/resources/resource.ts'
-import { applyPlan } from '../../../src/runner/tasks.ts'
+import { operationsOf } from '../../support/plans.ts'
 
 const present = (over: Partial<PresentFile> = {}): PresentFile => ({
   exists: true,
@@ -27,11 +25,6 @@ const absent: FileState = { exists: false }
 
 const planOf = (t: Task, state: FileState): Plan => t.resource.plan(factValues([[t.resource.facts()[0]!, state]]))
 
-async function commandsOf(t: Task, plan: Plan): Promise<string[]> {
-  const fake = new FakeConnection()
-  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
-  return fake.commands.map((c) => c.command)
-}
 
 type Row = [string, Task, FileState, boolean, string, string[]]
 const rows: Row[] = [
@@ -65,7 +58,7 @@ for (const [name, t, state, changed, summary, commands] of rows)
     const plan = planOf(t, state)
     assert.is(plan.changed, changed)
     assert.is(plan.summary, summary)
-    assert.equal(await commandsOf(t, plan), commands)
+    assert.equal(operationsOf(plan), commands)
   })
 
 test("state 'file' never creates, and wrong types are errors with a hint", () => {

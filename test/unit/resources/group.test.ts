@@ -1,19 +1,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { FakeConnection } from '../../../src/connection/fake.ts'
 import { factValues } from '../../../src/facts/fact.ts'
 import type { GroupAccount } from '../../../src/facts/users.ts'
-import { Host } from '../../../src/host.ts'
 import { group } from '../../../src/resources/group.ts'
-import type { Plan, Task } from '../../../src/resources/resource.ts'
-import { applyPlan } from '../../../src/runner/tasks.ts'
+import type { Task } from '../../../src/resources/resource.ts'
+import { operationsOf } from '../../support/plans.ts'
 
 const planOf = (t: Task, g: GroupAccount | undefined) => t.resource.plan(factValues([[t.resource.facts()[0]!, g]]))
-async function commandsOf(t: Task, plan: Plan) {
-  const fake = new FakeConnection()
-  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
-  return fake.commands.map((c) => c.command)
-}
 const harbor: GroupAccount = { name: 'harbor', gid: 10000, members: [] }
 
 const rows: [string, Task, GroupAccount | undefined, boolean, string, string[]][] = [
@@ -30,7 +23,7 @@ for (const [name, t, g, changed, summary, commands] of rows)
     const plan = planOf(t, g)
     assert.is(plan.changed, changed)
     assert.is(plan.summary, summary)
-    assert.equal(await commandsOf(t, plan), commands)
+    assert.equal(operationsOf(plan), commands)
   })
 
 test('arguments', () => {

@@ -1,14 +1,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
-import { FakeConnection } from '../../../src/connection/fake.ts'
 import { factValues, type Fact } from '../../../src/facts/fact.ts'
 import type { FileState } from '../../../src/facts/file.ts'
 import { parseMounts, type PathIdentity } from '../../../src/facts/mounts.ts'
-import { Host, writeFileCommand } from '../../../src/host.ts'
+import { writeFileCommand } from '../../../src/host.ts'
 import { deviceFile, editFstab, mount, type MountPlan } from '../../../src/resources/mount.ts'
 import type { Task } from '../../../src/resources/resource.ts'
-import { applyPlan } from '../../../src/runner/tasks.ts'
+import { operationsOf } from '../../support/plans.ts'
 const sha256Of = (text: string): string => createHash('sha256').update(text).digest('hex')
 
 const fileWith = (text: string): FileState => {
@@ -26,11 +25,6 @@ function planOf(t: Task, fstab: FileState, mounts: string, pathId?: PathIdentity
   const values: unknown[] = [fstab, parseMounts(mounts), pathId, srcId]
   return t.resource.plan(factValues(facts.map((f, i) => [f as Fact<unknown>, values[i]]))) as MountPlan
 }
-async function commandsOf(t: Task, plan: MountPlan) {
-  const fake = new FakeConnection()
-  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
-  return fake.commands.map((c) => c.command)
-}
 const bind = (state: 'mounted' | 'unmounted' | 'present' | 'absent') => mount({ path: '/mnt/b', src: '/srv/a', fstype: 'none', opts: 'bind', state, fstab: '/tmp/fstab' })
 
 test('mounted, nothing yet: fstab line, then mkdir and mount', async () => {
@@ -39,7 +33,7 @@ test('mounted, nothing yet: fstab line, then mkdir and mount', async () => {
   assert.is(plan.changed, true)
   assert.is(plan.summary, '/tmp/fstab: 1 line changed; mount /mnt/b')
   assert.equal(plan.diff, { path: '/tmp/fstab', before: '# fstab\n', after: `# fstab\n${BIND_LINE}\n` })
-  assert.equal(await commandsOf(t, plan), [
+  assert.equal(operationsOf(plan), [
     writeFileCommand('/tmp/fstab', { mode: '0644', replaces: sha256Of('# fstab\n') }).text,
     'mkdir -p -- /mnt/b && mount -t none -o bind -- /srv/a /mnt/b',
   ])
@@ -71,14 +65,14 @@ test('mounted, fstab options changed while mounted: fstab updated, no remount, s
   const t = mount({ path: '/mnt/b', src: '/srv/a', fstype: 'none', opts: 'bind,ro', state: 'mounted', fstab: '/tmp/fstab' })
   const plan = planOf(t, fileWith(`${BIND_LINE}\n`), ROOT + '/dev/vda /mnt/b ext4 rw 0 0\n', id(1, 40), id(1, 40))
   assert.is(plan.summary, '/tmp/fstab: 1 line changed; already mounted: the new fstab options apply at the next mount')
-  assert.is((await commandsOf(t, plan)).length, 1)
+  assert.is((operationsOf(plan)).length, 1)
 })
 
 test('unmounted: umount, fstab untouched; already unmounted: nothing', async () => {
   const t = bind('unmounted')
   const plan = planOf(t, fileWith(`${BIND_LINE}\n`), ROOT + '/dev/vda /mnt/b ext4 rw 0 0\n', id(1, 40), id(1, 40))
   assert.equal([plan.changed, plan.summary], [true, 'umount /mnt/b'])
-  assert.equal(await commandsOf(t, plan), ['umount -- /mnt/b'])
+  assert.equal(operationsOf(plan), ['umount -- /mnt/b'])
   assert.is(planOf(t, fileWith(''), ROOT, id(1, 50), id(1, 40)).changed, false)
 })
 
@@ -86,14 +80,14 @@ test('present: fstab only, even when not mounted', async () => {
   const t = bind('present')
   const plan = planOf(t, { exists: false }, ROOT, undefined, id(1, 40))
   assert.equal([plan.changed, plan.summary], [true, '/tmp/fstab: create /tmp/fstab (0644)'])
-  assert.equal(await commandsOf(t, plan), [writeFileCommand('/tmp/fstab', { mode: '0644', replaces: 'absent' }).text])
+  assert.equal(operationsOf(plan), [writeFileCommand('/tmp/fstab', { mode: '0644', replaces: 'absent' }).text])
 })
 
 test('absent: umount first, then the line goes', async () => {
   const t = bind('absent')
   const plan = planOf(t, fileWith(`# x\n${BIND_LINE}\n`), ROOT + '/dev/vda /mnt/b ext4 rw 0 0\n', id(1, 40), id(1, 40))
   assert.is(plan.summary, '/tmp/fstab: 1 line changed; umount /mnt/b')
-  const cmds = await commandsOf(t, plan)
+  const cmds = operationsOf(plan)
   assert.is(cmds[0], 'umount -- /mnt/b')
   assert.is(cmds.length, 2)
   assert.is(planOf(t, { exists: false }, ROOT, undefined, id(1, 40)).changed, false)

@@ -1,20 +1,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { FakeConnection } from '../../../src/connection/fake.ts'
 import { factValues } from '../../../src/facts/fact.ts'
 import type { UnitState } from '../../../src/facts/systemd.ts'
-import { Host } from '../../../src/host.ts'
 import { daemonReload, reloadService, restartService, service } from '../../../src/resources/service.ts'
-import type { Plan, Task } from '../../../src/resources/resource.ts'
-import { applyPlan } from '../../../src/runner/tasks.ts'
+import type { Task } from '../../../src/resources/resource.ts'
+import { operationsOf } from '../../support/plans.ts'
 
 const unit = (activeState: string, unitFileState: string, loadState = 'loaded'): UnitState => ({ activeState, unitFileState, loadState })
 const planOf = (t: Task, u: UnitState) => t.resource.plan(factValues([[t.resource.facts()[0]!, u]]))
-async function commandsOf(t: Task, plan: Plan) {
-  const fake = new FakeConnection()
-  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
-  return fake.commands.map((c) => c.command)
-}
 
 const rows: [string, Task, UnitState, boolean, string, string[]][] = [
   ['start and enable: one call', service({ name: 'postgresql', state: 'started', enabled: true }), unit('inactive', 'disabled'), true, 'enable, start postgresql (was inactive)', [
@@ -37,7 +30,7 @@ for (const [name, t, u, changed, summary, commands] of rows)
     const plan = planOf(t, u)
     assert.is(plan.changed, changed)
     assert.is(plan.summary, summary)
-    assert.equal(await commandsOf(t, plan), commands)
+    assert.equal(operationsOf(plan), commands)
   })
 
 test('errors: unit not found when it must run; masked', () => {
@@ -54,7 +47,7 @@ test('handlers: restart and reload always run; daemon-reload', async () => {
     assert.equal(t.resource.facts(), [])
     const plan = t.resource.plan(factValues([]))
     assert.equal([plan.changed, plan.summary], [true, summary])
-    assert.equal(await commandsOf(t, plan), [command])
+    assert.equal(operationsOf(plan), [command])
   }
   assert.is(restartService('postgresql').name, 'restart postgresql')
 })

@@ -1,24 +1,18 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
-import { FakeConnection } from '../../../src/connection/fake.ts'
 import { factValues, type Fact } from '../../../src/facts/fact.ts'
 import type { FileState } from '../../../src/facts/file.ts'
-import { Host, writeFileCommand } from '../../../src/host.ts'
+import { writeFileCommand } from '../../../src/host.ts'
 import { editSysctl, sysctl } from '../../../src/resources/sysctl.ts'
-import type { Plan, Task } from '../../../src/resources/resource.ts'
-import { applyPlan } from '../../../src/runner/tasks.ts'
+import type { Task } from '../../../src/resources/resource.ts'
+import { operationsOf } from '../../support/plans.ts'
 
 const fileWith = (text: string): FileState => {
   const content = Buffer.from(text)
   return { exists: true, kind: 'file', typeName: 'regular file', mode: '0644', uid: 0, gid: 0, owner: 'root', group: 'root', size: content.length, sha256: createHash('sha256').update(content).digest('hex'), content }
 }
 const planOf = (t: Task, ...values: unknown[]) => t.resource.plan(factValues(t.resource.facts().map((f, i) => [f as Fact<unknown>, values[i]])))
-async function commandsOf(t: Task, plan: Plan) {
-  const fake = new FakeConnection()
-  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
-  return fake.commands.map((c) => c.command)
-}
 
 const editRows: [string, string, string, string, string][] = [
   ['append', '# berth\n', 'vm.swappiness', '10', '# berth\nvm.swappiness = 10\n'],
@@ -42,14 +36,14 @@ test('file and live value differ: write the line and sysctl -w, file first', asy
   const t = sysctl({ name: 'vm.swappiness', value: 10 })
   const plan = planOf(t, { exists: false }, '60')
   assert.is(plan.summary, '/etc/sysctl.d/99-berth.conf: create /etc/sysctl.d/99-berth.conf (0644); vm.swappiness 60 -> 10')
-  assert.equal(await commandsOf(t, plan), [writeFileCommand('/etc/sysctl.d/99-berth.conf', { mode: '0644', replaces: 'absent' }).text, 'sysctl -q -w vm.swappiness=10'])
+  assert.equal(operationsOf(plan), [writeFileCommand('/etc/sysctl.d/99-berth.conf', { mode: '0644', replaces: 'absent' }).text, 'sysctl -q -w vm.swappiness=10'])
 })
 
 test('file right, live value differs: only sysctl -w', async () => {
   const t = sysctl({ name: 'vm.swappiness', value: '10' })
   const plan = planOf(t, fileWith('vm.swappiness = 10\n'), '60')
   assert.equal([plan.changed, plan.summary], [true, 'vm.swappiness 60 -> 10'])
-  assert.equal(await commandsOf(t, plan), ['sysctl -q -w vm.swappiness=10'])
+  assert.equal(operationsOf(plan), ['sysctl -q -w vm.swappiness=10'])
 })
 
 test('converged; apply: false ignores the live value', () => {

@@ -1,12 +1,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { FakeConnection } from '../../../src/connection/fake.ts'
 import { factValues } from '../../../src/facts/fact.ts'
 import type { UserAccount } from '../../../src/facts/users.ts'
-import { Host } from '../../../src/host.ts'
 import { user } from '../../../src/resources/user.ts'
-import type { Plan, Task } from '../../../src/resources/resource.ts'
-import { applyPlan } from '../../../src/runner/tasks.ts'
+import type { Task } from '../../../src/resources/resource.ts'
+import { operationsOf } from '../../support/plans.ts'
 
 const pg = (over: Partial<UserAccount> = {}): UserAccount => ({
   name: 'postgres',
@@ -19,11 +17,6 @@ const pg = (over: Partial<UserAccount> = {}): UserAccount => ({
   ...over,
 })
 const planOf = (t: Task, u: UserAccount | undefined) => t.resource.plan(factValues([[t.resource.facts()[0]!, u]]))
-async function commandsOf(t: Task, plan: Plan) {
-  const fake = new FakeConnection()
-  await applyPlan(new Host({ name: 'h1', address: 'h1', connection: fake }), t, plan)
-  return fake.commands.map((c) => c.command)
-}
 
 const rows: [string, Task, UserAccount | undefined, boolean, string, string[]][] = [
   ['create with everything', user({ name: 'postgres', uid: 104, group: 'postgres', groups: ['ssl-cert'], home: '/var/lib/postgresql', shell: '/bin/bash' }), undefined, true,
@@ -46,7 +39,7 @@ for (const [name, t, u, changed, summary, commands] of rows)
     const plan = planOf(t, u)
     assert.is(plan.changed, changed)
     assert.is(plan.summary, summary)
-    assert.equal(await commandsOf(t, plan), commands)
+    assert.equal(operationsOf(plan), commands)
   })
 
 test('arguments', () => {
