@@ -8,7 +8,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { ConfigError } from './errors.ts'
 import { Host } from './host.ts'
-import { Redactor } from './secrets.ts'
+import { Redactor, Secret } from './secrets.ts'
 import { withoutSensitiveContent } from './operations/record.ts'
 import { Inventory, type InventoryHost } from './inventory/inventory.ts'
 import { parseExtraVars } from './inventory/extra-vars.ts'
@@ -81,6 +81,17 @@ export class Playbook {
     if (event.kind === 'host_result' && masked.kind === 'host_result' && event.diff !== undefined) masked.diff = this.redactor.maskDiff(event.diff)
     if (event.kind === 'file_write' && masked.kind === 'file_write') masked.content = this.redactor.maskContent(event.content)
     this.reporter.emit(masked)
+  }
+
+  /**
+   * A secret the playbook makes itself (read from a file, generated): masked
+   * by value in every output of the run, and named `name` in a runbook (as
+   * vaulted values are named after their variable).
+   */
+  secret(value: string, name: string): Secret {
+    const s = new Secret(value, name)
+    this.redactor.add(s)
+    return s
   }
 
   /** Print a line of the playbook's own (masked, and a JSON event with --json). */

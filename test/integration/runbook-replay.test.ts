@@ -33,8 +33,9 @@ const site = (root: string) => async (pb: Playbook) => {
   ])
 }
 
-/** The ```sh blocks of a runbook, in order. */
-const blocks = (markdown: string): string[] => [...markdown.matchAll(/```sh\n([\s\S]*?)\n```/g)].map((m) => (m[1] as string) + '\n')
+/** The ```sh blocks of a runbook, in order; not the `read` lines that set its secrets (the test sets them). */
+const blocks = (markdown: string): string[] =>
+  [...markdown.matchAll(/```sh\n([\s\S]*?)\n```/g)].map((m) => (m[1] as string) + '\n').filter((b) => !b.startsWith('read -rsp '))
 
 function replay(markdown: string): void {
   for (const block of blocks(markdown)) execFileSync('sh', ['-e'], { input: block, stdio: ['pipe', 'pipe', 'pipe'] })
@@ -86,6 +87,26 @@ test('a second run records nothing to paste; a failed run still writes what ran 
   const md = readFileSync(failing, 'utf8')
   assert.match(md, /1\. first\n\n```sh\n\(\nset -e\necho first\n\)\n```/)
   assert.match(md, /2\. second \(it failed in this run\)/)
+})
+
+test('a secret the playbook makes (pb.secret) is masked in the output and a variable in the runbook; replayed with it set, the bytes match', async () => {
+  const root = join(dir, 'host')
+  const rb = join(dir, 'secret.md')
+  const token = 'generated-t0ken-$HOME-`x`'
+  const body = async (pb: Playbook) => {
+    const s = pb.secret(token, 'app_token')
+    await pb.play('p', 'all', () => [copy({ path: join(root, 'token.env'), content: `TOKEN=${s.reveal()}\n`, makeParents: true, mode: '0600' }).named('token file')])
+  }
+  const run = await runPlaybook(['--runbook', rb, '--diff', '-vv'], body)
+  assert.is(run.code, 0, run.out + run.err)
+  assert.not.ok((run.out + run.err).includes(token), 'not in the output')
+  const markdown = readFileSync(rb, 'utf8')
+  assert.not.ok(markdown.includes(token), 'not in the runbook')
+  assert.match(markdown, /^TOKEN=\$\{APP_TOKEN\}$/m)
+  assert.match(markdown, /read -rsp 'APP_TOKEN: ' APP_TOKEN/)
+  rmSync(root, { recursive: true })
+  for (const block of blocks(markdown)) execFileSync('sh', ['-e'], { input: `APP_TOKEN='${token}'\n${block}`, stdio: ['pipe', 'pipe', 'pipe'] })
+  assert.is(readFileSync(join(root, 'token.env'), 'utf8'), `TOKEN=${token}\n`)
 })
 
 test.run()
