@@ -95,7 +95,7 @@ test('a secret the playbook makes (pb.secret) is masked in the output and a vari
   const token = 'generated-t0ken-$HOME-`x`'
   const body = async (pb: Playbook) => {
     const s = pb.secret(token, 'app_token')
-    await pb.play('p', 'all', () => [copy({ path: join(root, 'token.env'), content: `TOKEN=${s.reveal()}\n`, makeParents: true, mode: '0600' }).named('token file')])
+    await pb.play('p', 'all', () => [file({ path: root, state: 'directory' }), copy({ path: join(root, 'token.env'), content: `TOKEN=${s.reveal()}\n`, mode: '0600' }).named('token file')])
   }
   const run = await runPlaybook(['--runbook', rb, '--diff', '-vv'], body)
   assert.is(run.code, 0, run.out + run.err)
