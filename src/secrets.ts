@@ -94,7 +94,7 @@ const MIN_LINE_LENGTH = 6
 
 export class Redactor {
   #values = new Set<string>()
-  /** Each secret's own text, by the name it is known by (the first name given wins). */
+  /** The name each secret's own text is known by (the first name given wins). */
   #names = new Map<string, string>()
   #namePattern: RegExp | undefined
   #lines = new Set<string>()

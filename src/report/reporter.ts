@@ -1,11 +1,10 @@
 import type { BerthEvent } from './events.ts'
 
-/** A sink for events. Every event reaches it already masked. */
+/**
+ * A sink for events. Every event reaches it already masked, except at the
+ * runbook (Playbook's recorder), which names secrets instead and whose whole
+ * output is masked once more.
+ */
 export interface Reporter {
   emit(event: BerthEvent): void
-}
-
-/** One reporter that hands every event to each of `reporters`, in order. */
-export function tee(...reporters: Reporter[]): Reporter {
-  return { emit: (event) => reporters.forEach((r) => r.emit(event)) }
 }
