@@ -14,7 +14,7 @@ export type { TaskRunResult } from './runner/tasks.ts'
 export type { BerthEvent, Status } from './report/events.ts'
 export { BerthError, ConfigError, RoleOptionError, CommandError, UnreachableError, HostKeyError } from './errors.ts'
 export * from './resources/index.ts'
-export { runOp, writeOp, waitOp, guardOp, type Operation, type RunOperation, type WriteOperation, type WaitOperation, type GuardOperation } from './operations/operation.ts'
+export { runOp, writeOp, uploadOp, waitOp, guardOp, type Operation, type RunOperation, type WriteOperation, type UploadOperation, type WaitOperation, type GuardOperation } from './operations/operation.ts'
 // For role authors: the building blocks the built-in resources are made of.
 export { fileContentFact, fileFact, type FileState, type PresentFile } from './facts/file.ts'
 export { exitCodeFact, pathExistsFact } from './facts/command.ts'

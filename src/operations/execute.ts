@@ -1,6 +1,8 @@
 // The one executor: runs a plan's operations on a host, in order, and stops at
 // the first that fails. Every command goes through host.run, so each is
 // recorded (-v, --json) exactly as it ran.
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { BerthError } from '../errors.ts'
 import type { Host } from '../host.ts'
 import type { ApplyOutput } from '../resources/resource.ts'
@@ -24,6 +26,17 @@ export async function execute(host: Host, operations: readonly Operation[]): Pro
       case 'write': {
         // The operation's attributes are writeFile's options, field for field.
         const { kind: _, path, content, ...options } = op
+        await host.writeFile(path, content, options)
+        break
+      }
+      case 'upload': {
+        const { kind: _, source, path, sha256, bytes: _b, ...options } = op
+        const content = await readFile(source)
+        const now = createHash('sha256').update(content).digest('hex')
+        if (now !== sha256)
+          throw new BerthError(`${source} changed on this machine after berth planned to copy it to ${host.name}:${path} (sha256 ${now}, planned ${sha256}): not copied`, {
+            hint: 'run again to plan on the file as it is now',
+          })
         await host.writeFile(path, content, options)
         break
       }

@@ -40,6 +40,25 @@ export interface WriteOperation {
   readonly replaces?: string | undefined
 }
 
+/**
+ * A file copied from the controller as is (an installer, an image archive):
+ * too big to carry in a plan as bytes. The runbook asks the operator to copy
+ * it onto the host first and checks its sha256 before placing it.
+ */
+export interface UploadOperation {
+  readonly kind: 'upload'
+  /** The file on the controller. */
+  readonly source: string
+  readonly path: string
+  /** The source's sha256 when the plan was made: a source changed since is refused. */
+  readonly sha256: string
+  readonly bytes: number
+  readonly mode?: string | undefined
+  readonly owner?: string | undefined
+  readonly group?: string | undefined
+  readonly replaces?: string | undefined
+}
+
 export interface WaitOperation {
   readonly kind: 'wait'
   /** Succeeds (exit 0) once the wait is over. */
@@ -61,7 +80,7 @@ export interface GuardOperation {
   readonly then: readonly Operation[]
 }
 
-export type Operation = RunOperation | WriteOperation | WaitOperation | GuardOperation
+export type Operation = RunOperation | WriteOperation | UploadOperation | WaitOperation | GuardOperation
 
 const bytes = (data: string | Buffer): Buffer => (typeof data === 'string' ? Buffer.from(data, 'utf8') : data)
 
@@ -74,6 +93,10 @@ export function runOp(
 
 export function writeOp(path: string, content: string | Buffer, attributes: Omit<WriteOperation, 'kind' | 'path' | 'content'> = {}): WriteOperation {
   return { kind: 'write', path, content: bytes(content), ...attributes }
+}
+
+export function uploadOp(source: string, path: string, file: { sha256: string; bytes: number }, attributes: Pick<UploadOperation, 'mode' | 'owner' | 'group' | 'replaces'> = {}): UploadOperation {
+  return { kind: 'upload', source, path, sha256: file.sha256, bytes: file.bytes, ...attributes }
 }
 
 export function waitOp(probe: ShellCommand, what: string, options: { intervalMs?: number; timeoutMs?: number; delayMs?: number } = {}): WaitOperation {

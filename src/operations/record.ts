@@ -23,6 +23,7 @@ export type OperationRecord =
       contentBase64?: string
       bytes: number
     }
+  | { kind: 'upload'; source: string; path: string; sha256: string; bytes: number; mode?: string; owner?: string; group?: string; replaces?: string }
   | { kind: 'wait'; probe: string; what: string; intervalMs: number; timeoutMs: number; delayMs?: number }
   | { kind: 'guard'; test: string; why: string; then: OperationRecord[] }
 
@@ -67,6 +68,8 @@ export function recordOf(op: Operation): OperationRecord {
         bytes: op.content.length,
       })
     }
+    case 'upload':
+      return defined({ kind: 'upload' as const, source: op.source, path: op.path, sha256: op.sha256, bytes: op.bytes, mode: op.mode, owner: op.owner, group: op.group, replaces: op.replaces })
     case 'wait':
       return defined({ kind: 'wait' as const, probe: op.probe.text, what: op.what, intervalMs: op.intervalMs, timeoutMs: op.timeoutMs, delayMs: op.delayMs })
     case 'guard':

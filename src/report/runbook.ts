@@ -89,6 +89,7 @@ export class RunbookReporter implements Reporter {
     // Rendered first: the header lists the variables and files the blocks need.
     const variables = new Map<string, Set<string>>()
     const files: string[] = []
+    const uploads: string[] = []
     let unnamed = false
     const sections = this.#plays.map((play) => {
       const lines = [`## Play: ${play.name} (\`${play.pattern}\`)`, '']
@@ -115,6 +116,7 @@ export class RunbookReporter implements Reporter {
             const block = shell.block(t.operations)
             for (const v of shell.variables) hostVariables.add(v)
             files.push(...shell.files.map((f) => `\`${f}\` on ${host}`))
+            uploads.push(...shell.uploads.map((u) => `\`${u.source}\` to \`${u.copy}\` on ${host}`))
             unnamed ||= shell.unnamed
             // A subshell with set -e: the block stops at its first error, and an `exit` in it leaves the operator's shell open.
             body.push(`${title}${t.status === 'failed' ? ' (it failed in this run)' : ''}`, '', '```sh', '(', 'set -e', ...block, ')', '```', '')
@@ -140,6 +142,8 @@ export class RunbookReporter implements Reporter {
       )
     if (unnamed) out.push('- Some secret values have no variable name berth knows (they did not come from a vault file) and are masked (`********`): put them in by hand where they stand.')
     if (files.length > 0) out.push(`- Sensitive content is not in this runbook: before you start, put these files on their hosts (mode 0600, exact bytes): ${files.join(', ')}.`)
+    if (uploads.length > 0)
+      out.push(`- Files copied from the machine berth ran on are not in this runbook: before you start, copy them onto their hosts (\`scp\`; each block checks the sha256 before it uses one): ${[...new Set(uploads)].join(', ')}.`)
     out.push('- Tasks with nothing to do are listed without a block.', '')
     for (const lines of sections) out.push(...lines)
     return out.join('\n').trimEnd() + '\n'
@@ -154,6 +158,14 @@ export const SECRETS_BLOCK_TITLE = 'Set the secrets this host needs first'
  * content, say): files the operator puts on the host, 0600, first.
  */
 export const SENSITIVE_DIR = '/root/berth-sensitive'
+
+/** Where a runbook expects the files berth copies from the controller (installers, image archives). */
+export const UPLOAD_DIR = '/root/berth-files'
+
+/** Where the operator puts an uploaded file: named by its checksum, so two versions never collide. */
+export function uploadCopy(source: string, sha256: string): string {
+  return `${UPLOAD_DIR}/${sha256.slice(0, 12)}-${source.split('/').pop() ?? 'file'}`
+}
 
 /** The file a sensitive standard input is read from, named after its command. */
 export function sensitiveInput(command: string): string {
@@ -177,6 +189,8 @@ const NO_SECRETS: SecretNamer = { nameSecrets: (text) => [{ text }], mask: (text
 export class OperationShell {
   readonly variables = new Set<string>()
   readonly files: string[] = []
+  /** Files to copy from the controller first: where they are there, and where the operator puts them on the host. */
+  readonly uploads: { source: string; copy: string }[] = []
   unnamed = false
 
   constructor(private readonly secrets: SecretNamer = NO_SECRETS) {}
@@ -211,6 +225,18 @@ export class OperationShell {
         }
         const place = placeTempFileSteps(op.path, { mode: op.mode, owner: op.owner, group: op.group, validate: op.validate, backup: op.backup, replaces: op.replaces })
         return [...head, ...mk, ...body, ...place]
+      }
+      case 'upload': {
+        const copy = uploadCopy(op.source, op.sha256)
+        this.uploads.push({ source: op.source, copy })
+        const p = quote(op.path)
+        return [
+          `# ${op.path}: ${op.bytes} bytes${op.mode ? `, mode ${op.mode}` : ''}${op.owner || op.group ? `, ${op.owner ?? ''}:${op.group ?? ''}` : ''}, copied from ${op.source} (see the top of this runbook)`,
+          `printf '%s  %s\\n' ${op.sha256} ${quote(copy)} | sha256sum -c --quiet -`,
+          `tmp=$(mktemp "$(dirname -- ${p})/.berth.XXXXXXXX")`,
+          `cp -- ${quote(copy)} "$tmp"`,
+          ...placeTempFileSteps(op.path, { mode: op.mode, owner: op.owner, group: op.group, replaces: op.replaces }),
+        ]
       }
       case 'wait': {
         const tries = Math.max(1, Math.ceil(op.timeoutMs / Math.max(op.intervalMs, 1)))

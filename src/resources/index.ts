@@ -1,6 +1,7 @@
 // Every resource factory, for playbooks and roles: `import { copy, service } from '../src/resources/index.ts'`.
 export { file, type FileOptions, type FileResourceState } from './file.ts'
 export { copy, type CopyOptions } from './copy.ts'
+export { upload, type UploadOptions } from './upload.ts'
 export { template, renderTemplate, type TemplateOptions, type TemplateVars } from './template.ts'
 export { lineInFile, editLines, type LineInFileOptions, type EditLinesOptions } from './line-in-file.ts'
 export { blockInFile, editBlock, type BlockInFileOptions, type EditBlockOptions } from './block-in-file.ts'

@@ -22,6 +22,8 @@ export function operationsOf(plan: Plan): string[] {
         const { kind: _, path, content: _content, ...options } = op
         return [writeFileCommand(path, options).text]
       }
+      case 'upload':
+        return [`upload ${op.source} (sha256 ${op.sha256}) to ${op.path}`]
       case 'wait':
         return [`wait until ${op.what}: ${op.probe.text}`]
       case 'guard':

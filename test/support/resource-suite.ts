@@ -28,6 +28,7 @@ import {
   lineInFile,
   mount,
   template,
+  upload,
   user,
   waitFor,
 } from '../../src/resources/index.ts'
@@ -135,6 +136,39 @@ export function resourceSuite(label: string, open: () => Promise<SuiteHost>, nee
     assert.match(appeared?.message ?? '', /fresh\.conf appeared after berth read it: not overwritten/)
     assert.is(readFileSync(fresh, 'utf8'), 'theirs\n')
     assert.equal(readdirSync(dir).filter((f) => f.startsWith('.berth.')), [], 'no temp file left')
+  })
+
+  s('upload: a file from the controller, whole; the same file again is no change; a changed source replaces it; a hand-changed target is refused', async () => {
+    const source = join(dir, 'installer.tgz')
+    const first = randomBytes(3 * 1024 * 1024 + 17)
+    writeFileSync(source, first)
+    const target = join(dir, 'placed.tgz')
+    const made = await converge(upload({ source, path: target, mode: '0640' }))
+    assert.match(made.plan.summary ?? '', /^copy .*installer\.tgz \(3145745 bytes, sha256 /)
+    assert.ok(readFileSync(target).equals(first))
+    assert.is(modeOf(target), '0640')
+
+    const second = randomBytes(1000)
+    writeFileSync(source, second)
+    const replaced = await converge(upload({ source, path: target, mode: '0640' }))
+    assert.match(replaced.plan.summary ?? '', /^replace /)
+    assert.ok(readFileSync(target).equals(second))
+
+    // Planned, then the host's file changes under it: refused, kept.
+    writeFileSync(source, first)
+    const t = upload({ source, path: target, mode: '0640' })
+    const planned = await planNow(t)
+    writeFileSync(target, 'hand edit\n')
+    const refused = await applyPlan(host, t, planned).then(() => undefined, (e: unknown) => e as Error)
+    assert.match(refused?.message ?? '', /changed after berth read it/)
+    assert.is(readFileSync(target, 'utf8'), 'hand edit\n')
+    // Planned, then the source changes: refused, nothing copied.
+    const again = await planNow(t)
+    writeFileSync(source, second)
+    const stale = await applyPlan(host, t, again).then(() => undefined, (e: unknown) => e as Error)
+    assert.match(stale?.message ?? '', /changed on this machine after berth planned to copy it/)
+    assert.is(readFileSync(target, 'utf8'), 'hand edit\n')
+    assert.equal(readdirSync(dir).filter((f) => f.startsWith('.berth')), [], 'no temp file left')
   })
 
   s("file: state 'file' on a missing path fails without creating it", async () => {

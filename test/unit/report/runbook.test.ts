@@ -5,12 +5,27 @@ import * as assert from 'uvu/assert'
 import { RunbookReporter, renderOperation, sensitiveInput } from '../../../src/report/runbook.ts'
 import type { OperationRecord } from '../../../src/operations/record.ts'
 import { recordOf } from '../../../src/operations/record.ts'
-import { guardOp, runOp, waitOp, writeOp } from '../../../src/operations/operation.ts'
+import { guardOp, runOp, uploadOp, waitOp, writeOp } from '../../../src/operations/operation.ts'
 import { sh } from '../../../src/shell.ts'
 import { Redactor } from '../../../src/secrets.ts'
 import { OperationShell } from '../../../src/report/runbook.ts'
 
+const SHA = 'ab'.repeat(32)
 const cases: [string, OperationRecord, string[]][] = [
+  [
+    'an upload: the operator copies the file first; its sha256 is checked before it is placed',
+    recordOf(uploadOp('/srv/harbor-offline-installer-v2.11.1.tgz', '/opt/harbor.tgz', { sha256: SHA, bytes: 1234 }, { mode: '0600', replaces: 'absent' })),
+    [
+      '# /opt/harbor.tgz: 1234 bytes, mode 0600, copied from /srv/harbor-offline-installer-v2.11.1.tgz (see the top of this runbook)',
+      `printf '%s  %s\\n' ${SHA} /root/berth-files/abababababab-harbor-offline-installer-v2.11.1.tgz | sha256sum -c --quiet -`,
+      'tmp=$(mktemp "$(dirname -- /opt/harbor.tgz)/.berth.XXXXXXXX")',
+      'cp -- /root/berth-files/abababababab-harbor-offline-installer-v2.11.1.tgz "$tmp"',
+      'chmod 0600 "$tmp"',
+      'if [ -e /opt/harbor.tgz ]; then chown --reference=/opt/harbor.tgz "$tmp"; fi',
+      "if [ -e /opt/harbor.tgz ] || [ -L /opt/harbor.tgz ]; then echo '/opt/harbor.tgz appeared after berth read it: not overwritten; run again to plan on what is there now' >&2; exit 4; fi",
+      'mv -f "$tmp" /opt/harbor.tgz',
+    ],
+  ],
   ['a command', recordOf(runOp(sh`systemctl restart ${'nginx'}`)), ['systemctl restart nginx']],
   [
     'a command with text on stdin: a quoted heredoc',
