@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { BerthError } from '../src/errors.ts'
 import { ensurePrerequisites } from './prerequisites.ts'
 import { LabError, requireLinuxRoot, requireTools, HOST_TOOLS } from './errors.ts'
+import { ensureArtifacts } from './artifacts.ts'
 import { ensureImage, readImage, imageDir } from './image.ts'
 import { DEFAULT_INVENTORY, Lab, type HostStatus } from './lab.ts'
 import { Progress } from './progress.ts'
@@ -77,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
       const rebuild = rest.includes('--rebuild')
       const cached = readImage(imageDir())
       const info = await ensureImage({ rebuild, log, progress })
+      await ensureArtifacts(info, log)
       say(
         cached && !rebuild
           ? `image ${info.dir} (cached; built ${info.builtAt} in ${info.buildSeconds} s, ${info.repoPackages} packages in its apt repository)`

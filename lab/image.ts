@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { REPO_PATH_IN_IMAGE, REPO_SOURCE_LINE, downloadPackages, runInRoot, writeRepoIndex } from './apt-repo.ts'
 import { HOST_TOOLS, IMAGE_TOOLS, LabError, requireTools } from './errors.ts'
 import { STATE_ROOT } from './lab-config.ts'
+import { CONTAINER_ROOT_RECIPE, buildContainerLayer } from './container-root.ts'
 import { debianMirror } from './mirror.ts'
 import { allProcesses, mountsMention, run, signal, waitGone } from './proc.ts'
 import { Progress, type Step } from './progress.ts'
@@ -24,7 +25,7 @@ export const CACHE_ROOT = '/var/cache/berth-lab'
  * entry; bump `version` when the build steps below change meaning.
  */
 export const RECIPE = {
-  version: 1,
+  version: 2,
   suite: 'bookworm',
   variant: 'minbase',
   /** In the base root itself (debootstrap --include). */
@@ -53,6 +54,8 @@ export const RECIPE = {
   installRecommends: true,
   /** Timers that would run apt behind a role's back (and fail offline). */
   maskUnits: ['apt-daily.timer', 'apt-daily-upgrade.timer', 'apt-daily.service', 'apt-daily-upgrade.service'],
+  /** The first layer of the lab's container images (lab/container-root.ts). */
+  containerRoot: CONTAINER_ROOT_RECIPE,
 } as const
 
 export function recipeHash(recipe: object = RECIPE): string {
@@ -68,7 +71,11 @@ export interface ImageInfo {
   buildSeconds: number
   repoPackages: number
   repoMegabytes: number
+  /** The lab's container images' shared Debian layer (a tar). */
+  containerLayer: string
 }
+
+const CONTAINER_LAYER = 'container-layer.tar'
 
 export const imageDir = (hash: string = recipeHash()): string => join(CACHE_ROOT, `image-${hash}`)
 
@@ -277,6 +284,12 @@ export async function buildImage(opts: ImageOptions = {}): Promise<ImageInfo> {
       await runInRoot(root, ['apt-get', 'clean'], { offline: true })
     })
 
+    await stage(`container layer: ${RECIPE.containerRoot.packages.length} packages for the lab's stand-in images`, async () => {
+      const containerRoot = join(tmp, 'container-root')
+      await buildContainerLayer(containerRoot, join(tmp, CONTAINER_LAYER), mirror, RECIPE.suite)
+      await removeTree(containerRoot)
+    }, () => `${Math.round(statSync(join(tmp, CONTAINER_LAYER)).size / 1e6)} MB`)
+
     // debootstrap and systemctl wrote the build's own host name and resolver; undo.
     writeFileSync(join(root, 'etc/resolv.conf'), '# lab hosts have no DNS; lab host names are in /etc/hosts\n')
     const info: ImageInfo = {
@@ -287,6 +300,7 @@ export async function buildImage(opts: ImageOptions = {}): Promise<ImageInfo> {
       buildSeconds: Math.round((performance.now() - started) / 100) / 10,
       repoPackages: index.packages,
       repoMegabytes: Math.round(duSizeBytes(join(root, REPO_PATH_IN_IMAGE.slice(1))) / 1e5) / 10,
+      containerLayer: join(finalDir, CONTAINER_LAYER),
     }
     writeFileSync(join(tmp, 'image.json'), JSON.stringify({ ...info, recipe: RECIPE }, null, 2) + '\n')
     if (existsSync(finalDir)) {

@@ -23,6 +23,7 @@ import {
   waitForSsh,
   type HostProcess,
 } from './hosts.ts'
+import { ensureArtifacts } from './artifacts.ts'
 import { checkImage, cleanStaleBuilds, ensureImage, mountsUnder, readImage, type ImageInfo, type Log } from './image.ts'
 import { loadLabConfig, selectHosts, type LabConfig, type LabHost } from './lab-config.ts'
 import { bridgePorts, ensureBridge, hostVeth, isLinkUp, linkInfo, removeBridge, setLink } from './network.ts'
@@ -135,6 +136,12 @@ export class Lab {
    * started on (its hosts' upper dirs are layered on it) until `down`.
    */
   async #image(): Promise<ImageInfo> {
+    const image = await this.#hostImage()
+    await ensureArtifacts(image, this.log)
+    return image
+  }
+
+  async #hostImage(): Promise<ImageInfo> {
     const rec = readRecord(this.config.stateDir)
     const hostsExist = existsSync(join(this.config.stateDir, 'hosts')) && readdirSync(join(this.config.stateDir, 'hosts')).length > 0
     if (rec && hostsExist) {

@@ -169,7 +169,7 @@ export class Host {
       mode: opts.mode,
       owner: opts.owner,
       group: opts.group,
-      content: opts.sensitive ? '(sensitive content not shown)' : this.redactor.mask(body.toString('utf8')),
+      content: opts.sensitive ? '(sensitive content not shown)' : shownContent(body, this.redactor),
     })
     await this.run(writeFileCommand(path, opts)).stdin(writeFileStdin(body))
   }
@@ -209,6 +209,13 @@ export class Host {
     return { line: sudo, stdin: Buffer.concat([Buffer.from(pw + '\n'), Buffer.from(stdin ?? '')]) }
   }
 }
+
+/** Content as an event shows it: text, masked; a large or binary file (an installer, an image archive) by its size only. */
+function shownContent(body: Buffer, redactor: Redactor): string {
+  if (body.length > SHOWN_CONTENT_LIMIT || body.subarray(0, 8192).includes(0)) return `(${body.length} bytes, binary or over ${SHOWN_CONTENT_LIMIT} bytes: not shown)`
+  return redactor.mask(body.toString('utf8'))
+}
+const SHOWN_CONTENT_LIMIT = 1024 * 1024
 
 /**
  * What writeFileCommand reads on standard input: one header line, `SIZE SHA256`,

@@ -20,3 +20,6 @@ export { fileContentFact, fileFact, type FileState, type PresentFile } from './f
 export { exitCodeFact, pathExistsFact } from './facts/command.ts'
 export { planContent, type ContentPlan, type ContentOptions } from './resources/copy.ts'
 export { withCommandOperations, commandOperations, type CommandsPlan } from './resources/file.ts'
+export { installCommand as aptInstallCommand } from './resources/apt.ts'
+export { packagesFact, packageBaseName, type PackageStatuses } from './facts/packages.ts'
+export { localFile, type LocalFile } from './resources/upload.ts'
