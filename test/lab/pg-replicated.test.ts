@@ -7,7 +7,6 @@
 // `down`, and ends with `down` even when a test fails.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -20,7 +19,7 @@ import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor, secret } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
 import { labSkipReason, setUpReported, tearDownLab } from '../support/lab-owner.ts'
-import type { BerthEvent } from '../../src/report/events.ts'
+import { changedTasks, describeRun, failures, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
@@ -40,46 +39,15 @@ const NAMES = [
   'standby safety: a data directory that became a primary with data is refused; replaceDataDir keeps it beside',
 ]
 
-interface RunOutcome {
-  code: number
-  events: BerthEvent[]
-  stderr: string
-  seconds: number
-}
-
 /** The playbook as an operator runs it, with --json; every event parsed. */
-function runPlaybook(...args: string[]): Promise<RunOutcome> {
-  const started = performance.now()
-  return new Promise((done, fail) => {
-    // No --vault-password-file: the lab inventory names its (lab-only) password file itself.
-    const child = spawn(process.execPath, ['--import', 'tsx', PLAYBOOK, '-i', DEFAULT_INVENTORY, '--json', ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('error', fail)
-    child.on('close', (code) => {
-      const events = out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as BerthEvent)
-      done({ code: code ?? -1, events, stderr: err, seconds: Math.round((performance.now() - started) / 100) / 10 })
-    })
-  })
-}
+const runPlaybook = (...args: string[]): Promise<LabRun> => runLabPlaybook(PLAYBOOK, ...args)
 
-const recap = (r: RunOutcome) => {
+const recap = (r: LabRun) => {
   const e = r.events.find((x) => x.kind === 'recap')
   if (!e || e.kind !== 'recap') throw new Error(`no recap (exit ${r.code}); stderr: ${r.stderr.slice(-2000)}`)
   return e.hosts
 }
-const changedTasks = (r: RunOutcome, host: string): string[] =>
-  r.events.flatMap((e) => (e.kind === 'host_result' && e.host === host && e.status === 'changed' ? [e.task] : []))
-const failures = (r: RunOutcome): string[] => r.events.flatMap((e) => (e.kind === 'host_result' && e.status === 'failed' ? [`${e.host}: ${e.task}: ${e.error ?? ''}`] : []))
-const describe = (r: RunOutcome): string => `exit ${r.code}; failures: ${failures(r).join(' | ') || 'none'}; stderr: ${r.stderr.slice(-1500)}`
+const describe = describeRun
 
 if (skipReason) {
   console.log(`\n  PostgreSQL lab tests skipped: ${skipReason}. The lab needs root on Linux.\n`)

@@ -8,7 +8,6 @@
 // `down`, and ends with `down` even when a test fails.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Host } from '../../src/host.ts'
@@ -18,7 +17,7 @@ import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
 import { labSkipReason, setUpReported, tearDownLab } from '../support/lab-owner.ts'
-import type { BerthEvent } from '../../src/report/events.ts'
+import { changedTasks, describeRun, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'test', 'fixtures', 'playbooks', 'redis-tier.ts')
@@ -31,38 +30,9 @@ const NAMES = [
   'drift: a hand edit of redis.conf shows in --check (exit 3) and the next run puts it back',
 ]
 
-interface RunOutcome {
-  code: number
-  events: BerthEvent[]
-  stdout: string
-  stderr: string
-}
-
-function runPlaybook(...args: string[]): Promise<RunOutcome> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', PLAYBOOK, '-i', DEFAULT_INVENTORY, '--json', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('error', fail)
-    child.on('close', (code) =>
-      done({
-        code: code ?? -1,
-        events: out
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as BerthEvent),
-        stdout: out,
-        stderr: err,
-      }),
-    )
-  })
-}
-
-const changed = (r: RunOutcome): string[] => r.events.flatMap((e) => (e.kind === 'host_result' && e.status === 'changed' ? [e.task] : []))
-const describe = (r: RunOutcome): string =>
-  `exit ${r.code}; failures: ${r.events.flatMap((e) => (e.kind === 'host_result' && e.status === 'failed' ? [`${e.task}: ${e.error ?? ''}`] : [])).join(' | ') || 'none'}; stderr: ${r.stderr.slice(-1500)}`
+const runPlaybook = (...args: string[]): Promise<LabRun> => runLabPlaybook(PLAYBOOK, ...args)
+const changed = (r: LabRun): string[] => changedTasks(r)
+const describe = describeRun
 
 if (labSkipReason) {
   console.log(`\n  Redis lab tests skipped: ${labSkipReason}. The lab needs root on Linux.\n`)

@@ -1,0 +1,44 @@
+// A playbook run on the lab as an operator runs it: a child process with
+// --json and the lab inventory (which names its own lab-only vault password
+// file), every event parsed; and the readings the lab tests take of it.
+import { spawn } from 'node:child_process'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { DEFAULT_INVENTORY } from '../../lab/lab.ts'
+import type { BerthEvent } from '../../src/report/events.ts'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export interface LabRun {
+  code: number
+  events: BerthEvent[]
+  stdout: string
+  stderr: string
+  seconds: number
+}
+
+export function runLabPlaybook(playbook: string, ...args: string[]): Promise<LabRun> {
+  const started = performance.now()
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', playbook, '-i', DEFAULT_INVENTORY, '--json', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    child.on('error', fail)
+    child.on('close', (code) => {
+      const events = out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as BerthEvent)
+      done({ code: code ?? -1, events, stdout: out, stderr: err, seconds: Math.round((performance.now() - started) / 100) / 10 })
+    })
+  })
+}
+
+/** The tasks that changed, on one host or on any. */
+export const changedTasks = (r: LabRun, host?: string): string[] =>
+  r.events.flatMap((e) => (e.kind === 'host_result' && (host === undefined || e.host === host) && e.status === 'changed' ? [e.task] : []))
+export const failures = (r: LabRun): string[] => r.events.flatMap((e) => (e.kind === 'host_result' && e.status === 'failed' ? [`${e.host}: ${e.task}: ${e.error ?? ''}`] : []))
+/** For an assertion's message: the exit code, the failed tasks and the end of stderr. */
+export const describeRun = (r: LabRun): string => `exit ${r.code}; failures: ${failures(r).join(' | ') || 'none'}; stderr: ${r.stderr.slice(-1500)}`
