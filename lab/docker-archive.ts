@@ -4,8 +4,9 @@
 // archive"). Layers shared by several images are stored once, so one archive
 // of a whole stand-in Harbor costs one copy of the Debian layer.
 import { createHash } from 'node:crypto'
-import { copyFileSync, createReadStream, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { localFile } from '../src/resources/upload.ts'
 import { run } from './proc.ts'
 
 export interface ImageConfig {
@@ -26,21 +27,6 @@ export interface ContainerImage {
 
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
-export function sha256OfFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256')
-    createReadStream(path)
-      .on('data', (b) => h.update(b))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')))
-  })
-}
-
-/** A layer tar of a directory's contents, owned by root, with fixed times so the same files give the same layer. */
-export async function layerFromDirectory(dir: string, tarPath: string): Promise<void> {
-  await run('tar', ['--numeric-owner', '--owner=0', '--group=0', '--sort=name', '--mtime=@0', '-C', dir, '-cf', tarPath, '.'])
-}
-
 /** The image config docker load reads: the run settings and the layers' digests (diff_ids). */
 export function imageConfigJson(config: ImageConfig, diffIds: readonly string[]): string {
   return JSON.stringify({
@@ -59,7 +45,7 @@ export async function writeDockerArchive(out: string, images: readonly Container
   try {
     const digests = new Map<string, string>()
     for (const layer of new Set(images.flatMap((i) => i.layers))) {
-      const digest = await sha256OfFile(layer)
+      const digest = localFile(layer).sha256
       digests.set(layer, digest)
       mkdirSync(join(staging, digest))
       try {
