@@ -215,7 +215,7 @@ export class OperationShell {
       }
       case 'write': {
         const p = quote(op.path)
-        const head = [`# ${op.path}: ${op.bytes} bytes${op.mode ? `, mode ${op.mode}` : ''}${op.owner || op.group ? `, ${op.owner ?? ''}:${op.group ?? ''}` : ''}`]
+        const head = [`# ${fileLine(op)}`]
         const mk = [...(op.makeParents ? [`mkdir -p -m 0755 -- "$(dirname -- ${p})"`] : []), `tmp=$(mktemp "$(dirname -- ${p})/.berth.XXXXXXXX")`]
         let body = this.#input(`cat > "$tmp"`, op.content, op.contentBase64, op.sensitive === true)
         if (!body) {
@@ -231,7 +231,7 @@ export class OperationShell {
         this.uploads.push({ source: op.source, copy })
         const p = quote(op.path)
         return [
-          `# ${op.path}: ${op.bytes} bytes${op.mode ? `, mode ${op.mode}` : ''}${op.owner || op.group ? `, ${op.owner ?? ''}:${op.group ?? ''}` : ''}, copied from ${op.source} (see the top of this runbook)`,
+          `# ${fileLine(op)}, copied from ${op.source} (see the top of this runbook)`,
           `printf '%s  %s\\n' ${op.sha256} ${quote(copy)} | sha256sum -c --quiet -`,
           `tmp=$(mktemp "$(dirname -- ${p})/.berth.XXXXXXXX")`,
           `cp -- ${quote(copy)} "$tmp"`,
@@ -285,6 +285,11 @@ export class OperationShell {
     const quoted = parts.map((p) => ('secret' in p ? `\${${p.secret}}` : p.text.replace(/[\\$`"]/g, '\\$&'))).join('')
     return [`printf '%s' "${quoted}" | ${command}`]
   }
+}
+
+/** What a block's comment says of a file it places: path, size, mode and owner. */
+function fileLine(op: { path: string; bytes: number; mode?: string | undefined; owner?: string | undefined; group?: string | undefined }): string {
+  return `${op.path}: ${op.bytes} bytes${op.mode ? `, mode ${op.mode}` : ''}${op.owner || op.group ? `, ${op.owner ?? ''}:${op.group ?? ''}` : ''}`
 }
 
 /** A heredoc delimiter that is no line of `text`. */
