@@ -16,9 +16,12 @@ export const archiveOnHost = (archive: string): string => `/var/tmp/berth-image-
 
 export type ImagePresence = 'present' | 'absent'
 
+/** Exits 0 when the host has the image. */
+const inspectImage = (name: string) => sh`docker image inspect --format '{{.Id}}' ${name}`
+
 /** Read with the facts of the tasks before the engine is installed, so it never throws: the plan says what is wrong. */
 export function imageFact(name: string) {
-  return fact(`docker-image:${name}`, sh`docker image inspect --format '{{.Id}}' ${name}`, (o): ImagePresence | { unknown: string } => {
+  return fact(`docker-image:${name}`, inspectImage(name), (o): ImagePresence | { unknown: string } => {
     if (o.code === 0) return 'present'
     if (/No such (image|object)/i.test(o.stderr)) return 'absent'
     return { unknown: o.stderr.trim() || `exit ${o.code}` }
@@ -28,7 +31,7 @@ export function imageFact(name: string) {
 /** Pure: what makes the image present. */
 export function planImage(o: ContainerImageOptions, presence: ImagePresence, archiveFile?: { sha256: string; bytes: number }): Plan {
   if (presence === 'present') return { changed: false, summary: `${o.name} present` }
-  const check = runOp(sh`docker image inspect --format '{{.Id}}' ${o.name} >/dev/null`)
+  const check = runOp(sh`${inspectImage(o.name)} >/dev/null`)
   if (!o.archive || !archiveFile) return { changed: true, summary: `pull ${o.name}`, operations: [runOp(sh`docker pull ${o.name}`), check] }
   const onHost = archiveOnHost(o.archive)
   const ops: Operation[] = [

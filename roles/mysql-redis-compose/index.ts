@@ -22,28 +22,24 @@ export function redisPing(r: ComposeRedisOptions): string {
 }
 
 /** The project's files as they will be written; the spec label hashes what defines the Redis service (no secret in it). */
-export function renderProject(o: MysqlRedisComposeOptions): { compose: string; redisConf: string; redisSpec: string } {
-  const redis = redisOf(o.redis as NonNullable<typeof o.redis>)
+export function renderProject(redis: ComposeRedisOptions): { compose: string; redisConf: string; redisSpec: string } {
   const redisConf = renderTemplate('redis.conf.ejs', { redis }, TEMPLATES).text
-  const unlabelled = renderTemplate('docker-compose.yml.ejs', { redis, redisSpec: '' }, TEMPLATES).text
-  const redisSpec = createHash('sha256').update(unlabelled).update('\0').update(redisConf).digest('hex').slice(0, 16)
-  return { compose: renderTemplate('docker-compose.yml.ejs', { redis, redisSpec }, TEMPLATES).text, redisConf, redisSpec }
+  // compose's own health check is berth's probe, with `$` doubled as compose files need.
+  const healthcheck = `${redisPing(redis).replaceAll('$', '$$$$')} | grep -qx PONG`
+  const compose = (redisSpec: string): string => renderTemplate('docker-compose.yml.ejs', { redis, redisSpec, healthcheck }, TEMPLATES).text
+  const redisSpec = createHash('sha256').update(compose('')).update('\0').update(redisConf).digest('hex').slice(0, 16)
+  return { compose: compose(redisSpec), redisConf, redisSpec }
 }
 
 export const mysqlRedisCompose = defineRole<MysqlRedisComposeOptions, typeof MYSQL_REDIS_COMPOSE_DEFAULTS>({
   name: 'mysql-redis-compose',
   defaults: MYSQL_REDIS_COMPOSE_DEFAULTS,
   required: [],
-  validate: (o, fail) => {
-    checkComposeOptions(o, fail as unknown as Fail)
-    const r = redisOf(o.redis as NonNullable<typeof o.redis>)
-    if (!r.bind.includes('127.0.0.1') && !r.bind.includes('*') && !r.bind.includes('0.0.0.0'))
-      fail('redis', `bind must include 127.0.0.1 (the health check connects there), got ${JSON.stringify(r.bind)}`)
-  },
+  validate: (o, fail) => checkComposeOptions(o, fail as unknown as Fail),
   tasks: (o): Task[] => {
     const r = redisOf(o.redis as NonNullable<typeof o.redis>)
     const project = { dir: o.projectDir, name: o.projectName }
-    const files = renderProject(o)
+    const files = renderProject(r)
     const compose = (args: string[]): ShellCommand => composeCommand(o.projectDir, o.projectName, args)
     const ping = new ShellCommand(`{ ${compose(['exec', '-T', 'redis', 'sh', '-c', redisPing(r)]).text}\n} | grep -qx PONG`)
     const auth = `${o.projectDir}/${AUTH_FILE}`

@@ -95,6 +95,8 @@ export function checkComposeOptions(o: MysqlRedisComposeOptions, fail: Fail): vo
   if (pw.length < 16) fail('redis', `password must be at least 16 characters (it has ${pw.length}): Redis answers thousands of guesses a second`, 'openssl rand -base64 24')
   if (/[\s"'\\]/.test(pw) || /[^\x21-\x7e]/.test(pw)) fail('redis', 'password must be printable ASCII without spaces, quotes or backslashes (Redis config and URL syntax)', 'openssl rand -hex 24')
   if (!Array.isArray(r.bind) || r.bind.length === 0 || r.bind.some((a) => typeof a !== 'string' || !ADDRESS.test(a))) fail('redis', `bind must be a list of addresses, got ${JSON.stringify(r.bind)}`)
+  if (!r.bind.includes('127.0.0.1') && !r.bind.includes('*') && !r.bind.includes('0.0.0.0'))
+    fail('redis', `bind must include 127.0.0.1 (the health check connects there), got ${JSON.stringify(r.bind)}`)
   if (!Number.isInteger(r.port) || r.port < 1 || r.port > 65535) fail('redis', `port must be from 1 to 65535, got ${JSON.stringify(r.port)}`)
   if (typeof r.dataDir !== 'string' || !/^\/[^\s:]+$/.test(r.dataDir) || r.dataDir === '/') fail('redis', `dataDir must be an absolute path (not /), got ${JSON.stringify(r.dataDir)}`)
   if (!['aof', 'rdb', 'none'].includes(r.persistence)) fail('redis', `persistence must be 'aof', 'rdb' or 'none', got ${JSON.stringify(r.persistence)}`)

@@ -2,6 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mysqlRedisCompose, renderProject } from '../../../roles/mysql-redis-compose/index.ts'
+import { redisOf, type RedisInput } from '../../../roles/mysql-redis-compose/options.ts'
 import { RoleOptionError } from '../../../src/errors.ts'
 
 const PASSWORD = 'Zq7-lab-only-redis-pass_01'
@@ -34,18 +35,18 @@ for (const [name, options, message] of cases)
 
 test('the files: no secret in redis.conf or the compose file; persistence as asked; the spec changes with the definition', () => {
   const o = mysqlRedisCompose.resolve(good as never)
-  const files = renderProject(o)
+  const files = renderProject(redisOf(o.redis as RedisInput))
   assert.not.ok(files.redisConf.includes(PASSWORD) || files.compose.includes(PASSWORD))
   assert.match(files.redisConf, /^bind 10\.0\.0\.5 127\.0\.0\.1$/m)
   assert.match(files.redisConf, /^appendonly yes$/m)
   assert.match(files.redisConf, /^include \/usr\/local\/etc\/redis\/auth\.conf$/m)
   assert.match(files.compose, /network_mode: host/)
   assert.ok(files.compose.includes(`io.berth.spec: "${files.redisSpec}"`))
-  const none = renderProject(mysqlRedisCompose.resolve({ redis: { ...good.redis, persistence: 'none' } } as never))
+  const none = renderProject(redisOf(mysqlRedisCompose.resolve({ redis: { ...good.redis, persistence: 'none' } } as never).redis as RedisInput))
   assert.match(none.redisConf, /^save ""$/m)
   assert.match(none.redisConf, /^appendonly no$/m)
   assert.is.not(none.redisSpec, files.redisSpec)
-  const otherPassword = renderProject(mysqlRedisCompose.resolve({ redis: { ...good.redis, password: 'another-password-of-16' } } as never))
+  const otherPassword = renderProject(redisOf(mysqlRedisCompose.resolve({ redis: { ...good.redis, password: 'another-password-of-16' } } as never).redis as RedisInput))
   assert.is(otherPassword.redisSpec, files.redisSpec, 'the password is not part of the spec (a hash of it would be on the container)')
 })
 
