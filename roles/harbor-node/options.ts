@@ -120,6 +120,8 @@ export function checkHarborOptions(o: HarborNodeOptions, fail: Fail): void {
   secretOfLength('database.password', d.password, { min: 8 }, fail)
   if (!['disable', 'require', 'verify-ca', 'verify-full'].includes(d.sslMode)) fail('database', `sslMode must be disable, require, verify-ca or verify-full, got ${JSON.stringify(d.sslMode)}`)
   for (const k of ['maxIdleConns', 'maxOpenConns'] as const) if (!Number.isInteger(d[k]) || d[k] < 0) fail('database', `${k} must be a whole number, got ${JSON.stringify(d[k])}`)
+  // prepare reads the pool values with `or default`: a 0 there becomes 2 without a word.
+  if (d.maxIdleConns === 0) fail('database', 'maxIdleConns cannot be 0: prepare replaces 0 by its default (2)', 'give 1 or more')
   for (const k of ['connMaxLifetime', 'connMaxIdleTime'] as const) {
     if (d[k] === undefined) continue
     if (!keys.connLifetimes) fail('database', `${k} needs Harbor 2.7 or later (this is ${o.version})`)
@@ -129,7 +131,12 @@ export function checkHarborOptions(o: HarborNodeOptions, fail: Fail): void {
   const r = o.redis
   if (!r || typeof r !== 'object' || typeof r.host !== 'string' || r.host === '') fail('redis', 'needs host')
   if (!isPort(r.port)) fail('redis', `port must be from 1 to 65535, got ${JSON.stringify(r.port)}`)
-  if (r.password !== undefined) secretOfLength('redis.password', r.password, { min: 8 }, fail)
+  if (r.password !== undefined) {
+    secretOfLength('redis.password', r.password, { min: 8 }, fail)
+    // Before 2.7 prepare puts the password into Redis URLs unquoted: '@', '/', ':' and the like break them.
+    if (keys.minor < 7 && !/^[A-Za-z0-9._~-]+$/.test(reveal(r.password)))
+      fail('redis.password', `Harbor ${o.version} writes it into a URL unquoted: use only letters, digits and . _ ~ -`, 'generate one with: openssl rand -hex 16')
+  }
   const indexes: [string, number | undefined][] = [
     ['registryDbIndex', r.registryDbIndex],
     ['jobserviceDbIndex', r.jobserviceDbIndex],

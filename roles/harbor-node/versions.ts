@@ -56,3 +56,25 @@ export function harborKeySet(version: string): HarborKeySet | undefined {
     maxJobDuration: minor >= 13,
   }
 }
+
+/**
+ * The harbor.yml keys whose absence makes this release's prepare fail
+ * (PREPARE-FACTS.md §1): a KeyError in parse_yaml_config, or, for log.local,
+ * later in the same run. Conditional ones are listed for the blocks harbor-node
+ * always writes (external_database).
+ */
+export function requiredHarborYmlKeys(k: HarborKeySet): string[] {
+  return [
+    'hostname',
+    'data_volume',
+    'harbor_admin_password',
+    'jobservice.max_job_workers',
+    ...(k.jobLoggers ? ['jobservice.job_loggers'] : []),
+    ...(k.loggerSweeper ? ['jobservice.logger_sweeper_duration'] : []),
+    'notification.webhook_job_max_retry',
+    ...(k.loggerSweeper ? ['notification.webhook_job_http_client_timeout'] : []),
+    'log.level',
+    'log.local',
+    ...['host', 'port', 'db_name', 'username', 'password', 'ssl_mode'].map((key) => `external_database.harbor.${key}`),
+  ]
+}

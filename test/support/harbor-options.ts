@@ -22,3 +22,20 @@ export const goodHarborOptions = (): HarborNodeOptions => ({
   installer: { file: '/srv/harbor-offline-installer-v2.11.1.tgz', sha256: 'a'.repeat(64) },
 })
 
+
+/** The lab's options as a release of each key set takes them: what the golden harbor.yml files are rendered from. */
+export function goldenHarborOptions(version: string): HarborNodeOptions {
+  const o = goodHarborOptions()
+  o.version = version
+  o.http = { port: 80 }
+  const minor = Number(version.split('.')[1])
+  if (minor < 9) {
+    delete o.redis.harborDbIndex
+    delete o.redis.cacheLayerDbIndex
+  }
+  if (minor < 7) {
+    delete o.database.connMaxLifetime
+    delete o.database.connMaxIdleTime
+  }
+  return o
+}
