@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { prepareHostCgroups } from './cgroups.ts'
 import { LabError } from './errors.ts'
 import type { ImageInfo } from './image.ts'
-import type { LabConfig, LabHost } from './lab-config.ts'
+import type { LabConfig, LabHost, SharedDir } from './lab-config.ts'
 import { allProcesses, isAlive, mountsMention, pidNamespace, processesInNamespace, pssKb, run, signal, sleep, tail, waitGone, type ProcInfo } from './proc.ts'
 import { consoleLog, hostDir, upperDir, writeFileAtomic } from './state.ts'
 
@@ -20,6 +20,10 @@ export const machineName = (config: LabConfig, host: string): string => `${confi
 /** Where a host's lab_data_dir lives on the machine: a real directory, not overlay. */
 export const dataDirOnMachine = (config: LabConfig, host: string, path: string): string =>
   join(hostDir(config, host), 'data', path.replace(/^\/+/, '').replace(/\//g, '_'))
+
+/** The one machine directory behind a group's lab_shared_dirs path; under hosts/ so `down` removes it with the hosts (no host is named `.shared`). */
+export const sharedDirOnMachine = (config: LabConfig, dir: SharedDir): string =>
+  join(config.stateDir, 'hosts', '.shared', dir.group, dir.path.replace(/^\/+/, '').replace(/\//g, '_'))
 
 export interface HostProcess {
   host: string
@@ -109,6 +113,7 @@ export async function prepareHost(config: LabConfig, host: LabHost): Promise<voi
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `root@${host.name}`, '-f', key])
   }
   for (const d of host.dataDirs) mkdirSync(dataDirOnMachine(config, host.name, d), { recursive: true })
+  for (const d of host.sharedDirs) mkdirSync(sharedDirOnMachine(config, d), { recursive: true })
 }
 
 export function nspawnArgs(config: LabConfig, host: LabHost, image: ImageInfo): string[] {
@@ -133,6 +138,7 @@ export function nspawnArgs(config: LabConfig, host: LabHost, image: ImageInfo): 
     '--capability=all',
     '--system-call-filter=@keyring bpf',
     ...host.dataDirs.map((d) => `--bind=${dataDirOnMachine(config, host.name, d)}:${d}`),
+    ...host.sharedDirs.map((d) => `--bind=${sharedDirOnMachine(config, d)}:${d.path}`),
   ]
 }
 

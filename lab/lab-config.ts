@@ -6,7 +6,8 @@
 // nested `children`, `hosts` with `ansible_host`, and `vars`. Variables the
 // engine resolves (precedence, vault) are not the lab's business, except
 // `lab_data_dirs`, collected from `vars` at every level and from group_vars/
-// and host_vars/ files beside the inventory.
+// and host_vars/ files beside the inventory, and `lab_shared_dirs`, read from a
+// group's `vars` in the inventory itself.
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { parse } from 'yaml'
@@ -34,6 +35,18 @@ export interface LabHost {
    * docker's overlay2 needs a non-overlay backing file system.
    */
   dataDirs: string[]
+  /**
+   * Paths bound from ONE directory on the machine into every host of a group
+   * (`lab_shared_dirs` in the group's vars): the storage a platform shares
+   * between nodes, such as Harbor's data volume when it is not on NFS.
+   */
+  sharedDirs: SharedDir[]
+}
+
+export interface SharedDir {
+  path: string
+  /** The group whose hosts share it. */
+  group: string
 }
 
 export interface LabConfig {
@@ -140,7 +153,7 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
 
   // Walk the group tree. A host may appear in several groups; its address may
   // be given in any one of them (Ansible merges), but not two different ones.
-  const hosts = new Map<string, { address?: string; groups: Set<string>; dataDirs: Set<string> }>()
+  const hosts = new Map<string, { address?: string; groups: Set<string>; dataDirs: Set<string>; shared: Map<string, string> }>()
   const addDirs = (set: Set<string>, vars: unknown, where: string): void => {
     if (!isMap(vars) || vars.lab_data_dirs === undefined) return
     const dirs = vars.lab_data_dirs
@@ -148,16 +161,22 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
       throw new LabError(`${path}: ${where}.lab_data_dirs must be a list of absolute paths (no ':' or '..')`)
     for (const d of dirs as string[]) set.add(d.replace(/\/+$/, ''))
   }
+  const sharedOf = new Map<string, Set<string>>()
   const walk = (group: YamlMap, groupName: string, inherited: string[], depth: number): void => {
     if (depth > 20) throw new LabError(`${path}: groups nest more than 20 deep (a loop?)`)
     const chain = groupName === 'all' ? inherited : [...inherited, groupName]
     const groupDirs = new Set<string>()
     addDirs(groupDirs, group.vars, groupName)
+    if (isMap(group.vars) && group.vars.lab_shared_dirs !== undefined) {
+      const shared = new Set<string>()
+      addDirs(shared, { lab_data_dirs: group.vars.lab_shared_dirs }, `${groupName} (lab_shared_dirs)`)
+      sharedOf.set(groupName, shared)
+    }
     if (group.hosts !== undefined && group.hosts !== null) {
       if (!isMap(group.hosts)) throw new LabError(`${path}: ${groupName}.hosts must be a mapping of host names`)
       for (const [hostName, hvars] of Object.entries(group.hosts)) {
         if (!NAME_RE.test(hostName)) throw new LabError(`${path}: lab host name '${hostName}' must be 1-15 lower-case letters, digits or '-', starting with a letter`)
-        const h = hosts.get(hostName) ?? { groups: new Set<string>(), dataDirs: new Set<string>() }
+        const h = hosts.get(hostName) ?? { groups: new Set<string>(), dataDirs: new Set<string>(), shared: new Map<string, string>() }
         hosts.set(hostName, h)
         for (const g of chain) h.groups.add(g)
         for (const d of groupDirs) h.dataDirs.add(d)
@@ -194,6 +213,14 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
     return undefined
   }
   for (const [hostName, h] of hosts) {
+    for (const [group, dirs] of sharedOf) {
+      if (group !== 'all' && !h.groups.has(group)) continue
+      for (const d of dirs) {
+        const other = h.shared.get(d)
+        if (other !== undefined && other !== group) throw new LabError(`${path}: host ${hostName}: ${d} is shared by both group ${other} and group ${group}`)
+        h.shared.set(d, group)
+      }
+    }
     for (const g of ['all', ...h.groups]) addDirs(h.dataDirs, varsFile('group_vars', g), `group_vars/${g}`)
     addDirs(h.dataDirs, varsFile('host_vars', hostName), `host_vars/${hostName}`)
   }
@@ -217,7 +244,10 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
     const clash = seen.get(h.address)
     if (clash) throw new LabError(`${path}: host ${hostName}: address ${h.address} is already used by ${clash}`)
     seen.set(h.address, `host ${hostName}`)
-    out.push({ name: hostName, address: h.address, groups: [...h.groups].sort(), dataDirs: [...h.dataDirs].sort() })
+    const sharedDirs = [...h.shared].map(([p, group]) => ({ path: p, group })).sort((a, b) => a.path.localeCompare(b.path))
+    const both = sharedDirs.find((d) => h.dataDirs.has(d.path))
+    if (both) throw new LabError(`${path}: host ${hostName}: ${both.path} is in both lab_data_dirs and lab_shared_dirs`)
+    out.push({ name: hostName, address: h.address, groups: [...h.groups].sort(), dataDirs: [...h.dataDirs].sort(), sharedDirs })
   }
   if (out.length === 0) throw new LabError(`${path}: the lab inventory names no hosts`)
   return { inventoryPath: path, name, bridge, subnet, interface: iface, reserved, stateDir, keyFile, knownHostsFile, hosts: out }

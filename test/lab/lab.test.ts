@@ -22,7 +22,7 @@ import { readRecord } from '../../lab/state.ts'
 import { loadLabConfig, parseSubnet } from '../../lab/lab-config.ts'
 import { debianMirror, parseDeb822Sources, parseOneLineSources } from '../../lab/mirror.ts'
 import { LabError, requireTools } from '../../lab/errors.ts'
-import { findHostProcesses, networkFile } from '../../lab/hosts.ts'
+import { findHostProcesses, networkFile, nspawnArgs } from '../../lab/hosts.ts'
 import { hostVeth } from '../../lab/network.ts'
 import { ensureInotifyInstances, inotifyInstancesFor } from '../../lab/kernel-limits.ts'
 
@@ -73,6 +73,13 @@ unit('lab config errors name the problem', () => {
   assert.equal(ok.hosts[0]?.groups, ['g'])
   assert.equal(ok.hosts[0]?.dataDirs, ['/srv/x'])
   assert.match(networkFile(ok, ok.hosts[0] as never), /Address=10\.79\.0\.5\/24/)
+  // A group's shared directory: one machine directory bound into each of its hosts.
+  const shared = loadLabConfig(labYaml(header() + '  children:\n    g:\n      vars: { lab_shared_dirs: [/data/] }\n      hosts:\n        a1: { ansible_host: 10.79.0.5 }\n        a2: { ansible_host: 10.79.0.6 }\n    h:\n      hosts:\n        a3: { ansible_host: 10.79.0.7 }\n'))
+  assert.equal(shared.hosts.map((h) => h.sharedDirs), [[{ path: '/data', group: 'g' }], [{ path: '/data', group: 'g' }], []])
+  const [a1, a2] = shared.hosts.map((h) => nspawnArgs(shared, h, { root: '/img' } as never).filter((a) => a.startsWith('--bind=')))
+  assert.equal(a1, a2)
+  assert.equal(a1, ['--bind=/var/lib/berth-lab/unit/hosts/.shared/g/data:/data'])
+  bad(header() + '  children:\n    g:\n      vars: { lab_shared_dirs: [/data], lab_data_dirs: [/data] }\n      hosts:\n        a1: { ansible_host: 10.79.0.5 }\n', /both lab_data_dirs and lab_shared_dirs/)
 })
 
 unit('apt sources: one-line and deb822, mirror for bookworm main', () => {
