@@ -1,5 +1,5 @@
-// What the lab gives playbooks in place of a registry: image archives (and,
-// with the Harbor tier, the stand-in offline installer), made from the lab
+// What the lab gives playbooks in place of a registry: image archives and the
+// stand-in Harbor offline installer (lab/harbor-installer.ts), made from the lab
 // image's container layer and kept at stable paths that inventory/lab.yml
 // names. Rebuilt only when their inputs change (a hash in artifacts.json).
 //
@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeDockerArchive, type ContainerImage, type ImageConfig } from './docker-archive.ts'
+import { buildHarborInstaller, LAB_HARBOR_INSTALLER, standinInputs } from './harbor-installer.ts'
 import type { ImageInfo, Log } from './image.ts'
 
 export const ARTIFACTS_DIR = '/var/cache/berth-lab/artifacts'
@@ -28,10 +29,13 @@ export const LAB_ARCHIVES: readonly ArchiveSpec[] = [
   },
 ]
 
+/** Bumped when lab/docker-archive.ts or lab/harbor-installer.ts write differently: the archives are made anew. */
+const ARCHIVE_FORMAT = 2
+
 export const artifactPath = (file: string): string => join(ARTIFACTS_DIR, file)
 
 function inputsHash(image: ImageInfo): string {
-  return createHash('sha256').update(JSON.stringify({ layer: image.hash, archives: LAB_ARCHIVES })).digest('hex').slice(0, 16)
+  return createHash('sha256').update(JSON.stringify({ format: ARCHIVE_FORMAT, layer: image.hash, archives: LAB_ARCHIVES, harbor: standinInputs() })).digest('hex').slice(0, 16)
 }
 
 /** Make the archives for `image` unless the ones there were made from the same inputs. */
@@ -49,6 +53,7 @@ export async function ensureArtifacts(image: ImageInfo, log: Log): Promise<void>
     const images: ContainerImage[] = spec.images.map((i) => ({ name: i.name, layers: [image.containerLayer], config: i.config }))
     await writeDockerArchive(artifactPath(spec.file), images)
   }
-  writeFileSync(stamp, JSON.stringify({ hash, image: image.hash, files: LAB_ARCHIVES.map((a) => a.file) }, null, 2) + '\n')
+  await buildHarborInstaller(image.containerLayer, artifactPath(LAB_HARBOR_INSTALLER))
+  writeFileSync(stamp, JSON.stringify({ hash, image: image.hash, files: [...LAB_ARCHIVES.map((a) => a.file), LAB_HARBOR_INSTALLER] }, null, 2) + '\n')
   log(`lab: image archives for playbooks in ${ARTIFACTS_DIR} (${((performance.now() - started) / 1000).toFixed(1)} s)`)
 }

@@ -4,7 +4,7 @@
 // archive"). Layers shared by several images are stored once, so one archive
 // of a whole stand-in Harbor costs one copy of the Debian layer.
 import { createHash } from 'node:crypto'
-import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { localFile } from '../src/resources/upload.ts'
 import { run } from './proc.ts'
@@ -65,7 +65,8 @@ export async function writeDockerArchive(out: string, images: readonly Container
     writeFileSync(join(staging, 'manifest.json'), JSON.stringify(manifest))
     const tmp = `${out}.tmp-${process.pid}`
     const compress = out.endsWith('.gz') || out.endsWith('.tgz') ? ['-I', 'gzip -1'] : []
-    await run('tar', [...compress, '--numeric-owner', '-C', staging, '-cf', tmp, '.'])
+    // Entries named as `docker save` names them (manifest.json, not ./manifest.json).
+    await run('tar', [...compress, '--numeric-owner', '-C', staging, '-cf', tmp, ...readdirSync(staging).sort()])
     await run('mv', ['-f', tmp, out])
   } finally {
     rmSync(staging, { recursive: true, force: true })
