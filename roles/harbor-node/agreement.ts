@@ -5,7 +5,7 @@
 // comparison of every node's options; secrets are compared by hash and a
 // difference names the option and the hosts, never a value.
 import { createHash } from 'node:crypto'
-import { reveal, type Secret } from '../../src/index.ts'
+import { ConfigError, reveal, type Secret } from '../../src/index.ts'
 import type { HarborNodeOptions } from './options.ts'
 
 export interface NodeOptions {
@@ -71,4 +71,19 @@ export function describeDisagreements(found: readonly Disagreement[]): string[] 
       ? `${d.option} differs (values not shown): ${d.groups.map((g) => g.hosts.join(', ')).join(' | ')}`
       : `${d.option} differs: ${d.groups.map((g) => `${g.hosts.join(', ')}: ${g.shown}`).join(' | ')}`,
   )
+}
+
+/** The variable that forces a run past a disagreement (for a rolling change of a secret, or to show what a mismatch does). */
+export const ALLOW_DISAGREEMENT_VAR = 'harbor_allow_disagreement'
+
+/**
+ * Stop before any host is touched when the nodes of one Harbor disagree,
+ * unless forced: then the differences are returned for the playbook to print.
+ */
+export function requireAgreement(nodes: readonly NodeOptions[], force: boolean): string[] {
+  const lines = describeDisagreements(disagreements(nodes))
+  if (lines.length === 0 || force) return lines
+  throw new ConfigError(`the nodes of one Harbor disagree:\n  ${lines.join('\n  ')}`, {
+    hint: `give every node the same values (group_vars/, not host_vars/); to go on all the same, -e ${ALLOW_DISAGREEMENT_VAR}=true`,
+  })
 }

@@ -3,6 +3,7 @@
 // Facts behind the rules are in ../shared/docs/harbor.md.
 import { Secret, reveal } from '../../src/index.ts'
 import { SUPPORTED_HARBOR_VERSIONS, harborKeySet } from './versions.ts'
+import { DOCKER_ENGINE_DEFAULTS, type DockerEngineOptions } from '../docker/engine.ts'
 
 type SecretText = string | Secret
 
@@ -79,6 +80,16 @@ export interface HarborNodeOptions {
   /** The offline installer on the controller, and its sha256. */
   installer: { file: string; sha256: string }
   trivy: { enabled: boolean }
+  /** Where each release is unpacked: <installRoot>/v<version>. */
+  installRoot: string
+  /** Where the Docker engine comes from (roles/docker). */
+  docker: DockerEngineOptions
+  /**
+   * This node and every node of its Harbor (the play's hosts): each writes a
+   * marker on the data volume and must see every other's, or the run stops.
+   * Left out for a single node.
+   */
+  group?: { node: string; nodes: string[] }
 }
 
 export const HARBOR_NODE_DEFAULTS = {
@@ -86,6 +97,8 @@ export const HARBOR_NODE_DEFAULTS = {
   dataVolume: '/data',
   storage: { kind: 'mounted' } as HarborStorage,
   trivy: { enabled: false },
+  installRoot: '/opt/harbor',
+  docker: DOCKER_ENGINE_DEFAULTS,
 }
 
 export type Fail = (option: string, problem: string, hint?: string) => never
@@ -163,6 +176,8 @@ export function checkHarborOptions(o: HarborNodeOptions, fail: Fail): void {
   if (s.kind === 'nfs') {
     if (typeof s.server !== 'string' || !/^[A-Za-z0-9.:-]+$/.test(s.server)) fail('storage', `server must be a host name or address, got ${JSON.stringify(s.server)}`)
     if (typeof s.export !== 'string' || !s.export.startsWith('/')) fail('storage', `export must be the exported path, got ${JSON.stringify(s.export)}`)
+    // The option's shape is fixed here; mounting the export comes with the shared-NFS variant.
+    fail('storage', "kind 'nfs' is not built yet: mount the export at dataVolume yourself and give { kind: 'mounted' }")
   }
 
   const k = o.secrets
@@ -179,6 +194,13 @@ export function checkHarborOptions(o: HarborNodeOptions, fail: Fail): void {
   if (!o.installer || typeof o.installer.file !== 'string' || !o.installer.file.endsWith('.tgz')) fail('installer', `file must be the offline installer (.tgz) on this machine, got ${JSON.stringify(o.installer?.file)}`)
   if (typeof o.installer.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(o.installer.sha256)) fail('installer', 'sha256 must be the installer\'s sha256 (64 hex digits)', `sha256sum ${o.installer.file}`)
   if (!o.trivy || typeof o.trivy.enabled !== 'boolean') fail('trivy', 'must be { enabled: true | false }')
+  if (typeof o.installRoot !== 'string' || !/^\/[^\s]*[^/\s]$/.test(o.installRoot)) fail('installRoot', `must be an absolute directory, got ${JSON.stringify(o.installRoot)}`)
+  if (o.group !== undefined) {
+    const g = o.group
+    if (!g || typeof g.node !== 'string' || !Array.isArray(g.nodes) || g.nodes.some((n) => typeof n !== 'string' || !/^[A-Za-z0-9._-]+$/.test(n)))
+      fail('group', 'must be { node, nodes }: this node\'s name and the names of every node of the group')
+    if (!g.nodes.includes(g.node)) fail('group', `nodes (${g.nodes.join(', ')}) must include this node, ${g.node}`)
+  }
 }
 
 /** A secret of the right length; the message gives lengths, never the value. */

@@ -1,0 +1,166 @@
+// From harbor.yml to a running node: prepare only when harbor.yml (or the
+// release) changed since it last ran, the group's pinned secrets written over
+// the random ones prepare makes on every run, `compose up -d` (never
+// `down -v`) when the generated files changed or a service is not running, and
+// a bounded wait for /api/v2.0/health's body to say healthy (it answers 200
+// either way).
+import { createHash } from 'node:crypto'
+import { BerthError, contentResource, fact, reveal, runOp, ShellCommand, sh, task, waitFor, writeOp, type FactValues, type Plan, type Resource, type Task } from '../../src/index.ts'
+import { composeCommand } from '../docker/engine.ts'
+import type { HarborNodeOptions, HarborSecrets } from './options.ts'
+import { harborKeySet } from './versions.ts'
+
+/** harbor-node runs every release as one compose project, so an upgrade replaces the old one's containers. */
+export const HARBOR_PROJECT = 'harbor'
+export const PREPARED_STAMP = '.berth-prepared'
+export const STARTED_STAMP = '.berth-started'
+
+const stampFact = (dir: string, name: string) => fact(`stamp:${dir}/${name}`, sh`cat ${`${dir}/${name}`} 2>/dev/null || true`, (o) => o.stdout.trim())
+
+/** What prepare is run for: harbor.yml's content and the prepare flags. */
+export const preparedFor = (harborYml: string, trivy: boolean): string => `${createHash('sha256').update(harborYml).digest('hex')}${trivy ? ' with-trivy' : ''}`
+
+export function planPrepare(dir: string, wanted: string, stamp: string, trivy: boolean): Plan {
+  if (stamp === wanted) return { changed: false, summary: 'harbor.yml unchanged since prepare last ran' }
+  return {
+    changed: true,
+    summary: stamp ? 'harbor.yml changed since prepare last ran: prepare again' : 'prepare (first run)',
+    operations: [runOp(sh`cd ${dir} && ./prepare ${trivy ? ['--with-trivy'] : []}`), writeOp(`${dir}/${PREPARED_STAMP}`, `${wanted}\n`, { mode: '0644' })],
+  }
+}
+
+export function prepare(dir: string, harborYml: string, trivy: boolean): Task {
+  const probe = stampFact(dir, PREPARED_STAMP)
+  const wanted = preparedFor(harborYml, trivy)
+  const res: Resource = { title: `prepare (${dir})`, facts: () => [probe], plan: (f: FactValues) => planPrepare(dir, wanted, f.get(probe), trivy) }
+  return task(res)
+}
+
+/** Which generated env file holds which pinned secret, per release (read from each release's prepare/templates/*\/env.jinja). */
+export function pinnedEnv(o: HarborNodeOptions): { file: string; values: Record<string, string> }[] {
+  const s: HarborSecrets = o.secrets
+  const shared = { CORE_SECRET: reveal(s.coreSecret), JOBSERVICE_SECRET: reveal(s.jobserviceSecret) }
+  const scanner: Record<string, string> = (harborKeySet(o.version)?.minor ?? 0) >= 8 ? { ROBOT_SCANNER_NAME_PREFIX: reveal(s.scannerNamePrefix) } : {}
+  // 2.3-2.7's chartserver/env also carries CORE_SECRET, but only with --with-chartmuseum, which harbor-node never passes.
+  return [
+    { file: 'common/config/core/env', values: { ...shared, CSRF_KEY: reveal(s.csrfKey), ...scanner } },
+    { file: 'common/config/jobservice/env', values: shared },
+    { file: 'common/config/registryctl/env', values: shared },
+  ]
+}
+
+/** Pure: each KEY=… line set to the pinned value (added when missing); other lines as they are. */
+export function pinEnvValues(before: string, values: Readonly<Record<string, string>>): string {
+  const lines = before.split('\n')
+  const last = lines.at(-1) === '' ? lines.pop() : undefined
+  for (const [key, value] of Object.entries(values)) {
+    const i = lines.findIndex((l) => l.startsWith(`${key}=`))
+    if (i >= 0) lines[i] = `${key}=${value}`
+    else lines.push(`${key}=${value}`)
+  }
+  return lines.join('\n') + (last === undefined ? '' : '\n')
+}
+
+export function pinSecrets(dir: string, o: HarborNodeOptions): Task[] {
+  return pinnedEnv(o).map(({ file, values }) => {
+    const path = `${dir}/${file}`
+    const edit = (before: string | undefined): string => {
+      if (before === undefined) throw new BerthError(`${path} is missing: prepare writes it`, { hint: `run ${dir}/prepare, or remove ${dir}/${PREPARED_STAMP} so that berth runs it` })
+      return pinEnvValues(before, values)
+    }
+    return task(contentResource(`pin ${Object.keys(values).join(', ')} in ${file}`, path, { edit }, {}))
+  })
+}
+
+export interface ProjectState {
+  /** The services docker-compose.yml defines; undefined when it cannot be read. */
+  services: string[] | undefined
+  running: Map<string, boolean>
+  /** The hash of the generated files as they are now. */
+  configHash: string
+  stamp: string
+  unknown?: string
+}
+
+export function parseProjectState(stdout: string): ProjectState {
+  const section = (name: string): string[] => {
+    const m = new RegExp(`^#${name}\\n([\\s\\S]*?)(?=^#[a-z]+\\n|(?![\\s\\S]))`, 'm').exec(stdout)
+    return (m?.[1] ?? '').split('\n').filter((l) => l.trim() !== '')
+  }
+  const services = section('services')
+  const running = new Map<string, boolean>()
+  for (const line of section('containers')) {
+    const [service = '', status = ''] = line.split('\t')
+    running.set(service, (running.get(service) ?? true) && status.startsWith('Up'))
+  }
+  const failed = section('failed')
+  return {
+    services: failed.length > 0 ? undefined : services,
+    running,
+    configHash: section('config')[0]?.split(' ')[0] ?? '',
+    stamp: section('stamp')[0] ?? '',
+    ...(failed.length > 0 ? { unknown: failed.join(' ') } : {}),
+  }
+}
+
+export function projectStateFact(dir: string) {
+  const q = (s: string): string => sh`${s}`.text
+  const services = composeCommand(dir, HARBOR_PROJECT, ['config', '--services']).text
+  return fact(
+    `harbor-project:${dir}`,
+    new ShellCommand(
+      [
+        `out=$( { ${services}\n} 2>&1 ) && printf '#services\\n%s\\n' "$out" || printf '#failed\\n%s\\n' "$out"`,
+        `echo '#containers'`,
+        `docker ps -a --filter label=com.docker.compose.project=${HARBOR_PROJECT} --format '{{.Label "com.docker.compose.service"}}\t{{.Status}}' 2>/dev/null`,
+        `echo '#config'`,
+        // Every file prepare generated, as it is now: a new one means the containers must be made anew.
+        `cd ${q(dir)} 2>/dev/null && { find common/config -type f | LC_ALL=C sort | xargs -r sha256sum; sha256sum docker-compose.yml; } 2>/dev/null | sha256sum`,
+        `echo '#stamp'`,
+        `cat ${q(`${dir}/${STARTED_STAMP}`)} 2>/dev/null || true`,
+      ].join('\n'),
+    ),
+    (o) => parseProjectState(o.stdout),
+  )
+}
+
+/** Pure: recreate when the generated files changed since the last start; start what is not running. */
+export function planUp(dir: string, s: ProjectState): Plan {
+  if (s.services === undefined) throw new BerthError(`cannot read ${dir}/docker-compose.yml: ${s.unknown ?? 'compose failed'}`, { hint: 'prepare writes it; is the Docker engine (and compose) installed?' })
+  const stopped = s.services.filter((svc) => s.running.get(svc) !== true)
+  const renewed = s.stamp !== s.configHash
+  if (!renewed && stopped.length === 0) return { changed: false, summary: `${s.services.length} services running on the files prepare wrote` }
+  const up = composeCommand(dir, HARBOR_PROJECT, renewed ? ['up', '-d', '--force-recreate', '--remove-orphans'] : ['up', '-d', '--remove-orphans'])
+  return {
+    changed: true,
+    summary: renewed ? (s.stamp ? 'configuration changed: recreate the containers' : 'start Harbor') : `start ${stopped.join(', ')}`,
+    operations: [runOp(up), writeOp(`${dir}/${STARTED_STAMP}`, `${s.configHash}\n`, { mode: '0644' })],
+  }
+}
+
+export function harborUp(dir: string): Task {
+  const probe = projectStateFact(dir)
+  const res: Resource = { title: `Harbor up (compose project ${HARBOR_PROJECT})`, facts: () => [probe], plan: (f: FactValues) => planUp(dir, f.get(probe)) }
+  return task(res)
+}
+
+/**
+ * Exits 0 when /api/v2.0/health says healthy; otherwise prints the overall
+ * status and the unhealthy components (the wait's error shows that line).
+ */
+export function healthProbe(url: string): ShellCommand {
+  return new ShellCommand(
+    [
+      `body=$(curl -ksS --max-time 10 ${sh`${url}`.text}) || exit 1`,
+      `status=$(printf '%s' "$body" | sed -n 's/^{ *"status": *"\\([a-z]*\\)".*/\\1/p')`,
+      `[ "$status" = healthy ] && exit 0`,
+      `echo "status: \${status:-no status in: $body}; unhealthy: $(printf '%s' "$body" | grep -o '"name": *"[a-z_-]*", *"status": *"unhealthy"' | sed 's/"name": *"\\([^"]*\\)".*/\\1/' | tr '\\n' ' ')"`,
+      'exit 1',
+    ].join('\n'),
+  )
+}
+
+export function harborHealthy(o: HarborNodeOptions, timeoutMs = 180_000): Task {
+  const url = o.https ? `https://127.0.0.1:${o.https.port}/api/v2.0/health` : `http://127.0.0.1:${o.http.port}/api/v2.0/health`
+  return waitFor({ command: healthProbe(url) }, { timeoutMs, intervalMs: 2000 }).named(`Harbor healthy (${url})`)
+}
