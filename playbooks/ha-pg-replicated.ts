@@ -1,16 +1,24 @@
 #!/usr/bin/env -S sh -c 'exec node --import "$(dirname "$(realpath "$0")")/../src/tsx.mjs" "$0" "$@"'
-// Harbor on a PostgreSQL primary/standby pair (field runbook seed 001): the
-// database tier. The primary is the one host of group pg_primary; every host
-// of pg_standby streams from it through its own replication slot.
+// Harbor on a PostgreSQL primary/standby pair (field runbook seed 001), whole:
+// the database pair, Redis on the storage node, and Harbor on every host of
+// group harbor pointing at the primary and at Redis, all nodes sharing one
+// data volume (in the lab, a directory the lab binds into both; with NFS, see
+// ha-shared-nfs).
 //
 //   ./playbooks/ha-pg-replicated.ts -i inventory/lab.yml    (or: node --import tsx playbooks/ha-pg-replicated.ts …)
 //   ... --check --diff              what would change
+//   ... --limit postgres            the database pair only
 //   ... -e pg.replaceDataDir=true   let a standby replace a data directory that holds other data (kept beside)
+//   ... -e harbor_allow_disagreement=true   go on although the Harbor nodes' options differ (see the warning it prints)
 //
-// Variables: see playbooks/tiers/database.ts (the tier this playbook runs).
+// Variables: see playbooks/tiers/database.ts, redis.ts and harbor.ts (the tiers this playbook runs).
 import { playbook } from '../src/index.ts'
 import { databaseTier } from './tiers/database.ts'
+import { harborTier } from './tiers/harbor.ts'
+import { redisTier } from './tiers/redis.ts'
 
-await playbook('ha-pg-replicated: Harbor database on a PostgreSQL primary and standby', async (pb) => {
-  await databaseTier(pb)
+await playbook('ha-pg-replicated: Harbor on a PostgreSQL primary and standby, with Redis', async (pb) => {
+  const { primary } = await databaseTier(pb)
+  const redis = await redisTier(pb)
+  await harborTier(pb, { database: primary, redis })
 })

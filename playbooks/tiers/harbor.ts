@@ -1,0 +1,83 @@
+// Harbor on the hosts of group `harbor` (role harbor-node), pointing at the
+// PostgreSQL primary and at Redis, all nodes sharing one data volume. Before
+// any host is touched, the nodes' options are compared (secrets by hash): a
+// difference stops the run naming the option and the hosts, unless forced
+// with -e harbor_allow_disagreement=true. No top-level side effects.
+//
+// Variables: `harbor` (the role's options; group_vars/harbor/main.yml),
+// `harbor_token_certificate`, and from the vault harbor_admin_password,
+// harbor_csrf_key, harbor_core_secret, harbor_jobservice_secret,
+// harbor_scanner_prefix, harbor_secret_key, harbor_token_private_key. The
+// database password is the primary's pg_harbor_password, Redis's password the
+// redis host's redis_password.
+import { readFileSync } from 'node:fs'
+import { ConfigError, type Host, type Playbook } from '../../src/index.ts'
+import { ALLOW_DISAGREEMENT_VAR, harborNode, requireAgreement, type HarborNodeOptions } from '../../roles/harbor-node/index.ts'
+import type { RedisEndpoint } from './redis.ts'
+
+export interface HarborBackends {
+  /** The PostgreSQL primary (inventory name and address). */
+  database: { name: string; address: string }
+  redis: RedisEndpoint[]
+}
+
+type HarborVars = Partial<Omit<HarborNodeOptions, 'database' | 'redis' | 'installer'>> & {
+  database?: Partial<HarborNodeOptions['database']>
+  redis?: Partial<HarborNodeOptions['redis']>
+  installer?: { file?: string; sha256?: string }
+}
+
+/** The installer's sha256: given, or read from the `sha256sum` line published beside it (FILE.sha256). */
+function installerSha256(file: string, given: string | undefined): string {
+  if (given !== undefined) return given
+  const beside = `${file}.sha256`
+  let text: string
+  try {
+    text = readFileSync(beside, 'utf8')
+  } catch {
+    throw new ConfigError(`harbor.installer.sha256 is not set and ${beside} cannot be read`, { hint: `give harbor.installer.sha256 (sha256sum ${file})` })
+  }
+  const sha = /^([0-9a-f]{64})\b/.exec(text)?.[1]
+  if (!sha) throw new ConfigError(`${beside} does not start with a sha256 (sha256sum's format)`)
+  return sha
+}
+
+export async function harborTier(pb: Playbook, backends: HarborBackends): Promise<void> {
+  const [redis] = backends.redis
+  if (!redis) throw new ConfigError('Harbor needs a Redis: group redis is empty')
+  const primary = pb.host(backends.database.name)
+  const redisHost = pb.host(redis.name)
+  const nodes = pb.hosts('harbor').map((h) => h.name)
+  // None played (--limit postgres): nothing to check or run.
+  if (nodes.length === 0) return
+
+  const optionsOf = (h: Host): HarborNodeOptions => {
+    const v = h.var<HarborVars>('harbor', {})
+    const file = h.need<string>('harbor.installer.file', 'harbor-node')
+    return {
+      ...(v as HarborNodeOptions),
+      adminPassword: h.need('harbor_admin_password', 'harbor-node'),
+      database: { ...(v.database as HarborNodeOptions['database']), host: v.database?.host ?? backends.database.address, password: primary.need('pg_harbor_password', 'harbor-node') },
+      redis: { ...(v.redis as HarborNodeOptions['redis']), host: v.redis?.host ?? redis.address, port: v.redis?.port ?? redis.port, password: redisHost.need('redis_password', 'harbor-node') },
+      secrets: {
+        csrfKey: h.need('harbor_csrf_key', 'harbor-node'),
+        coreSecret: h.need('harbor_core_secret', 'harbor-node'),
+        jobserviceSecret: h.need('harbor_jobservice_secret', 'harbor-node'),
+        scannerNamePrefix: h.need('harbor_scanner_prefix', 'harbor-node'),
+        secretKey: h.need('harbor_secret_key', 'harbor-node'),
+        tokenPrivateKey: h.need('harbor_token_private_key', 'harbor-node'),
+        tokenCertificate: h.need<string>('harbor_token_certificate', 'harbor-node'),
+      },
+      installer: { file, sha256: installerSha256(file, v.installer?.sha256) },
+      group: { node: h.name, nodes },
+    }
+  }
+
+  // Every node of the group, played or not (--limit): they must agree with each other.
+  const everyNode = pb.inventory.select('harbor').map((h) => pb.host(h.name))
+  const resolved = everyNode.map((h) => ({ host: h.name, options: harborNode.resolve(optionsOf(h)) }))
+  const forced = everyNode.some((h) => h.var<unknown>(ALLOW_DISAGREEMENT_VAR, false) === true || h.var<unknown>(ALLOW_DISAGREEMENT_VAR, false) === 'true')
+  for (const line of requireAgreement(resolved, forced)) pb.log(`WARNING: forced past a disagreement (-e ${ALLOW_DISAGREEMENT_VAR}=true): ${line}`)
+
+  await pb.play('Harbor nodes', 'harbor', (h) => harborNode(optionsOf(h)))
+}
