@@ -6,6 +6,7 @@
 // either way).
 import { createHash } from 'node:crypto'
 import { BerthError, contentResource, fact, reveal, runOp, ShellCommand, sh, task, waitFor, writeOp, type FactValues, type Plan, type Resource, type Task } from '../../src/index.ts'
+import { parse } from 'yaml'
 import { composeCommand } from '../docker/engine.ts'
 import type { HarborNodeOptions, HarborSecrets } from './options.ts'
 import { harborKeySet } from './versions.ts'
@@ -20,19 +21,33 @@ const stampFact = (dir: string, name: string) => fact(`stamp:${dir}/${name}`, sh
 /** What prepare is run for: harbor.yml's content and the prepare flags. */
 export const preparedFor = (harborYml: string, trivy: boolean): string => `${createHash('sha256').update(harborYml).digest('hex')}${trivy ? ' with-trivy' : ''}`
 
-export function planPrepare(dir: string, wanted: string, stamp: string, trivy: boolean): Plan {
-  if (stamp === wanted) return { changed: false, summary: 'harbor.yml unchanged since prepare last ran' }
+/**
+ * Pure: prepare when harbor.yml changed since it last ran, or when the files it
+ * generated changed since Harbor was last started from them (a prepare or an
+ * edit by hand): they are made again from harbor.yml, never kept as found.
+ */
+export function planPrepare(dir: string, wanted: string, prepared: string, generated: { now: string; started: string }, trivy: boolean): Plan {
+  const edited = generated.started !== '' && generated.now !== generated.started
+  if (prepared === wanted && !edited) return { changed: false, summary: 'harbor.yml unchanged since prepare last ran' }
   return {
     changed: true,
-    summary: stamp ? 'harbor.yml changed since prepare last ran: prepare again' : 'prepare (first run)',
+    summary: prepared === '' ? 'prepare (first run)' : prepared !== wanted ? 'harbor.yml changed since prepare last ran: prepare again' : 'the files prepare generated were changed since Harbor started: prepare again',
     operations: [runOp(sh`cd ${dir} && ./prepare ${trivy ? ['--with-trivy'] : []}`), writeOp(`${dir}/${PREPARED_STAMP}`, `${wanted}\n`, { mode: '0644' })],
   }
 }
 
 export function prepare(dir: string, harborYml: string, trivy: boolean): Task {
   const probe = stampFact(dir, PREPARED_STAMP)
+  const project = projectStateFact(dir)
   const wanted = preparedFor(harborYml, trivy)
-  const res: Resource = { title: `prepare (${dir})`, facts: () => [probe], plan: (f: FactValues) => planPrepare(dir, wanted, f.get(probe), trivy) }
+  const res: Resource = {
+    title: `prepare (${dir})`,
+    facts: () => [probe, project],
+    plan: (f: FactValues) => {
+      const p = f.get(project)
+      return planPrepare(dir, wanted, f.get(probe), { now: p.configHash, started: p.stamp }, trivy)
+    },
+  }
   return task(res)
 }
 
@@ -82,35 +97,47 @@ export interface ProjectState {
   unknown?: string
 }
 
+/** The services a compose file defines (its `services:` keys); undefined when it is not a compose file. */
+export function composeServices(text: string): string[] | undefined {
+  try {
+    const doc = parse(text) as { services?: Record<string, unknown> } | null
+    return doc && typeof doc.services === 'object' && doc.services !== null ? Object.keys(doc.services) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export function parseProjectState(stdout: string): ProjectState {
   const section = (name: string): string[] => {
     const m = new RegExp(`^#${name}\\n([\\s\\S]*?)(?=^#[a-z]+\\n|(?![\\s\\S]))`, 'm').exec(stdout)
-    return (m?.[1] ?? '').split('\n').filter((l) => l.trim() !== '')
+    return (m?.[1] ?? '').split('\n')
   }
-  const services = section('services')
+  const lines = (name: string): string[] => section(name).filter((l) => l.trim() !== '')
   const running = new Map<string, boolean>()
-  for (const line of section('containers')) {
+  for (const line of lines('containers')) {
     const [service = '', status = ''] = line.split('\t')
     running.set(service, (running.get(service) ?? true) && status.startsWith('Up'))
   }
-  const failed = section('failed')
+  const composeText = section('compose').join('\n')
+  const services = composeText.trim() === '#missing' ? undefined : composeServices(composeText)
   return {
-    services: failed.length > 0 ? undefined : services,
+    services,
     running,
-    configHash: section('config')[0]?.split(' ')[0] ?? '',
-    stamp: section('stamp')[0] ?? '',
-    ...(failed.length > 0 ? { unknown: failed.join(' ') } : {}),
+    configHash: lines('config')[0]?.split(' ')[0] ?? '',
+    stamp: lines('stamp')[0] ?? '',
+    ...(services === undefined ? { unknown: composeText.trim() === '#missing' ? 'docker-compose.yml is missing' : 'docker-compose.yml defines no services' } : {}),
   }
 }
 
 export function projectStateFact(dir: string) {
   const q = (s: string): string => sh`${s}`.text
-  const services = composeCommand(dir, HARBOR_PROJECT, ['config', '--services']).text
   return fact(
     `harbor-project:${dir}`,
     new ShellCommand(
       [
-        `out=$( { ${services}\n} 2>&1 ) && printf '#services\\n%s\\n' "$out" || printf '#failed\\n%s\\n' "$out"`,
+        // Read here, parsed on the controller: cheaper than asking compose (a Python start-up with docker-compose 1.x).
+        `echo '#compose'`,
+        `cat ${q(`${dir}/docker-compose.yml`)} 2>/dev/null | grep -v '^#' || echo '#missing'`,
         `echo '#containers'`,
         `docker ps -a --filter label=com.docker.compose.project=${HARBOR_PROJECT} --format '{{.Label "com.docker.compose.service"}}\t{{.Status}}' 2>/dev/null`,
         `echo '#config'`,
