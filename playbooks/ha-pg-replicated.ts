@@ -13,12 +13,14 @@
 //
 // Variables: see playbooks/tiers/database.ts, redis.ts and harbor.ts (the tiers this playbook runs).
 import { playbook } from '../src/index.ts'
-import { databaseTier } from './tiers/database.ts'
+import { databasePrimary, databaseTier } from './tiers/database.ts'
 import { harborTier } from './tiers/harbor.ts'
-import { redisTier } from './tiers/redis.ts'
+import { redisEndpoints, redisTier } from './tiers/redis.ts'
 
 await playbook('ha-pg-replicated: Harbor on a PostgreSQL primary and standby, with Redis', async (pb) => {
-  const { primary } = await databaseTier(pb)
-  const redis = await redisTier(pb)
-  await harborTier(pb, { database: primary, redis })
+  // Harbor's options are checked first: a refusal touches no host.
+  const harbor = harborTier(pb, { database: databasePrimary(pb), redis: redisEndpoints(pb) })
+  await databaseTier(pb)
+  await redisTier(pb)
+  await harbor.play()
 })

@@ -24,14 +24,20 @@ const peers = (pb: Playbook, pattern: string): Peer[] =>
 /** The `pg` variable as the roles' options; the roles check every value. */
 const pgVars = (h: Host): Partial<PgPrimaryOptions & PgStandbyOptions> => h.var<Partial<PgPrimaryOptions & PgStandbyOptions>>('pg', {})
 
-export async function databaseTier(pb: Playbook): Promise<{ primary: Peer }> {
+/** The one host of group pg_primary, from the inventory (nothing is run). */
+export function databasePrimary(pb: Playbook): Peer {
   const primaries = peers(pb, 'pg_primary')
-  const standbys = peers(pb, 'pg_standby')
   const [primary, ...more] = primaries
   if (!primary || more.length > 0)
     throw new ConfigError(`group pg_primary must hold exactly one host, it holds ${primaries.length}${primaries.length ? ` (${primaries.map((p) => p.name).join(', ')})` : ''}`, {
       hint: 'put the primary in pg_primary and every standby in pg_standby',
     })
+  return primary
+}
+
+export async function databaseTier(pb: Playbook): Promise<{ primary: Peer }> {
+  const primary = databasePrimary(pb)
+  const standbys = peers(pb, 'pg_standby')
   const everyPostgresHost = [primary, ...standbys].map((p) => p.address)
 
   /** What both roles take from the host's variables and the inventory. */

@@ -42,14 +42,19 @@ function installerSha256(file: string, given: string | undefined): string {
   return sha
 }
 
-export async function harborTier(pb: Playbook, backends: HarborBackends): Promise<void> {
+/**
+ * Check the Harbor nodes' options (each node's, then all against each other)
+ * and return the play, to be run after the backends: call it before any other
+ * tier runs, so that a refusal touches no host.
+ */
+export function harborTier(pb: Playbook, backends: HarborBackends): { play: () => Promise<void> } {
+  const nodes = pb.hosts('harbor').map((h) => h.name)
+  // None played (--limit postgres): nothing to check or run.
+  if (nodes.length === 0) return { play: async () => {} }
   const [redis] = backends.redis
   if (!redis) throw new ConfigError('Harbor needs a Redis: group redis is empty')
   const primary = pb.host(backends.database.name)
   const redisHost = pb.host(redis.name)
-  const nodes = pb.hosts('harbor').map((h) => h.name)
-  // None played (--limit postgres): nothing to check or run.
-  if (nodes.length === 0) return
 
   const optionsOf = (h: Host): HarborNodeOptions => {
     const v = h.var<HarborVars>('harbor', {})
@@ -79,5 +84,5 @@ export async function harborTier(pb: Playbook, backends: HarborBackends): Promis
   const forced = everyNode.some((h) => h.var<unknown>(ALLOW_DISAGREEMENT_VAR, false) === true || h.var<unknown>(ALLOW_DISAGREEMENT_VAR, false) === 'true')
   for (const line of requireAgreement(resolved, forced)) pb.log(`WARNING: forced past a disagreement (-e ${ALLOW_DISAGREEMENT_VAR}=true): ${line}`)
 
-  await pb.play('Harbor nodes', 'harbor', (h) => harborNode(optionsOf(h)))
+  return { play: async () => void (await pb.play('Harbor nodes', 'harbor', (h) => harborNode(optionsOf(h)))) }
 }

@@ -28,6 +28,10 @@ export async function redisTier(pb: Playbook): Promise<RedisEndpoint[]> {
       },
     })
   })
-  // The whole inventory, not --limit: Harbor nodes need the address even when only they are played.
+  return redisEndpoints(pb)
+}
+
+/** Where Redis listens, from the inventory (nothing is run). The whole inventory, not --limit: Harbor nodes need the address even when only they are played. */
+export function redisEndpoints(pb: Playbook): RedisEndpoint[] {
   return pb.inventory.select('redis').map((h) => ({ name: h.name, address: addressOf(h), port: Number((h.vars.redis as Partial<RedisInput> | undefined)?.port ?? 6379) }))
 }

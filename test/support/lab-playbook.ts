@@ -18,9 +18,14 @@ export interface LabRun {
 }
 
 export function runLabPlaybook(playbook: string, ...args: string[]): Promise<LabRun> {
+  return runPlaybookOn(DEFAULT_INVENTORY, playbook, ...args)
+}
+
+/** The same with another inventory (a copy of the lab's with a host variable changed, say). */
+export function runPlaybookOn(inventory: string, playbook: string, ...args: string[]): Promise<LabRun> {
   const started = performance.now()
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', playbook, '-i', DEFAULT_INVENTORY, '--json', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', playbook, '-i', inventory, '--json', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     let err = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
