@@ -33,6 +33,7 @@ export function projectContainersFact(project: string) {
     sh`docker ps -a --filter ${`label=com.docker.compose.project=${project}`} --format ${`{{.Label "com.docker.compose.service"}}\t{{.Status}}\t{{.Label "${SPEC_LABEL}"}}`}`,
     // Read before the engine is installed too: never throws, the plan says what is wrong.
     (o): Map<string, ContainerState> | { unknown: string } => (o.code === 0 ? parseProjectContainers(o.stdout) : { unknown: o.stderr.trim() || `exit ${o.code}` }),
+    { slow: true },
   )
 }
 

@@ -23,7 +23,7 @@ export const DOCKER_CE_PACKAGES = ['docker-ce', 'docker-ce-cli', 'containerd.io'
 export const dockerCeCandidateFact = fact('apt-candidate:docker-ce', sh`apt-cache policy docker-ce 2>/dev/null`, (o) => {
   const m = /Candidate:\s*(\S+)/.exec(o.stdout)
   return m !== null && m[1] !== '(none)'
-})
+}, { slow: true })
 
 /** Pure: which packages to install, given what is installed and what apt offers. */
 export function dockerPackagesToInstall(source: DockerSource, installed: (name: string) => boolean, dockerCeOffered: boolean): string[] {

@@ -25,7 +25,7 @@ export function imageFact(name: string) {
     if (o.code === 0) return 'present'
     if (/No such (image|object)/i.test(o.stderr)) return 'absent'
     return { unknown: o.stderr.trim() || `exit ${o.code}` }
-  })
+  }, { slow: true })
 }
 
 /** Pure: what makes the image present. */

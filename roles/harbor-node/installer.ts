@@ -78,6 +78,7 @@ export function installerImagesFact(dir: string) {
       if (lines.at(-1) === '#unknown') return { wanted, present: new Set(), unknown: lines.slice(0, -1).join(' ') || 'docker images failed' }
       return { wanted, present: new Set(lines) }
     },
+    { slow: true },
   )
 }
 

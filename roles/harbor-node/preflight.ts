@@ -24,6 +24,7 @@ export function databaseRoleFact(d: HarborDatabase, pgpass: string) {
     `pg-recovery:${d.host}:${d.port}/${d.name}`,
     sh`PGPASSFILE=${pgpass} PGCONNECT_TIMEOUT=5 psql -h ${d.host} -p ${d.port} -U ${d.user} -d ${d.name} -w -XAtqc 'SELECT pg_is_in_recovery()' 2>&1`,
     parseRecovery,
+    { slow: true },
   )
 }
 

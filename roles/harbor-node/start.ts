@@ -148,6 +148,7 @@ export function projectStateFact(dir: string) {
       ].join('\n'),
     ),
     (o) => parseProjectState(o.stdout),
+    { slow: true },
   )
 }
 

@@ -41,7 +41,9 @@ export const mysqlRedisCompose = defineRole<MysqlRedisComposeOptions, typeof MYS
     const project = { dir: o.projectDir, name: o.projectName }
     const files = renderProject(r)
     const compose = (args: string[]): ShellCommand => composeCommand(o.projectDir, o.projectName, args)
-    const ping = new ShellCommand(`{ ${compose(['exec', '-T', 'redis', 'sh', '-c', redisPing(r)]).text}\n} | grep -qx PONG`)
+    // docker exec on the container compose labelled, not `compose exec`: docker-compose 1.x costs a Python start-up each run.
+    const redisContainer = sh`docker ps -q --filter ${`label=com.docker.compose.project=${o.projectName}`} --filter label=com.docker.compose.service=redis`.text
+    const ping = new ShellCommand(`c=$(${redisContainer} | head -n1) && [ -n "$c" ] && docker exec "$c" sh -c ${sh`${redisPing(r)}`.text} | grep -qx PONG`)
     const auth = `${o.projectDir}/${AUTH_FILE}`
     // A new password reaches a running Redis only through a restart; a Redis started after the file was written (a first run) already has it.
     const restartForPassword = handler(

@@ -28,7 +28,7 @@ export function parseClusters(output: ProbeOutput): ClusterEntry[] {
   return out
 }
 
-export const clustersFact: Fact<ClusterEntry[]> = fact('pg-clusters', sh`pg_lsclusters --no-header`, parseClusters)
+export const clustersFact: Fact<ClusterEntry[]> = fact('pg-clusters', sh`pg_lsclusters --no-header`, parseClusters, { slow: true })
 
 export type DataDirState =
   | { kind: 'absent' | 'empty' | 'not-a-directory' | 'other-files' }
@@ -137,5 +137,5 @@ export function parseAptPolicy(output: ProbeOutput): AptCandidate {
 }
 
 export function aptCandidateFact(pkg: string): Fact<AptCandidate> {
-  return fact(`apt-policy:${pkg}`, sh`LC_ALL=C apt-cache policy ${pkg}`, parseAptPolicy)
+  return fact(`apt-policy:${pkg}`, sh`LC_ALL=C apt-cache policy ${pkg}`, parseAptPolicy, { slow: true })
 }

@@ -52,7 +52,7 @@ export function parseServerState(output: ProbeOutput): ServerState {
 }
 
 export function serverStateFact(s: Server): Fact<ServerState> {
-  return fact(`pg-server:${s.version}:${s.port}`, psql(s, 'postgres', ROLES_SQL, DBS_SQL, SLOTS_SQL, RECOVERY_SQL), parseServerState)
+  return fact(`pg-server:${s.version}:${s.port}`, psql(s, 'postgres', ROLES_SQL, DBS_SQL, SLOTS_SQL, RECOVERY_SQL), parseServerState, { slow: true })
 }
 
 export type TableCount = { database: 'absent' | 'unreachable' } | { database: 'present'; tables: number }
@@ -68,7 +68,7 @@ export function parseTableCount(output: ProbeOutput): TableCount {
 
 /** How many relations (tables, views, sequences…) a database holds outside the system schemas. */
 export function tableCountFact(s: Server, database: string): Fact<TableCount> {
-  return fact(`pg-tables:${s.port}:${database}`, psql(s, database, TABLES_SQL), parseTableCount)
+  return fact(`pg-tables:${s.port}:${database}`, psql(s, database, TABLES_SQL), parseTableCount, { slow: true })
 }
 
 export type PrimaryIdentity = { reachable: true; systemId: string; timeline: number } | { reachable: false; reason: string }
@@ -94,6 +94,7 @@ export function primaryIdentityFact(version: number, p: PrimaryEndpoint): Fact<P
     `pg-primary-identity:${p.host}:${p.port}`,
     sh`cd / && runuser -u postgres -- ${binDir(version)}/psql -XAtw ${conninfo} -c IDENTIFY_SYSTEM`,
     parseIdentifySystem,
+    { slow: true },
   )
 }
 

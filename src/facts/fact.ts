@@ -20,10 +20,16 @@ export interface Fact<T> {
    * so a batch runs it in place rather than in a subshell: no fork.
    */
   readonly inline?: boolean
+  /**
+   * The command waits on something slower than the file system (a Docker
+   * engine, a database, a package index): a batch starts it first, in the
+   * background, and the quick probes run meanwhile.
+   */
+  readonly slow?: boolean
 }
 
-export function fact<T>(key: string, command: ShellCommand, parse: (output: ProbeOutput) => T, options: { inline?: boolean } = {}): Fact<T> {
-  return options.inline ? { key, command, parse, inline: true } : { key, command, parse }
+export function fact<T>(key: string, command: ShellCommand, parse: (output: ProbeOutput) => T, options: { inline?: boolean; slow?: boolean } = {}): Fact<T> {
+  return { key, command, parse, ...(options.inline ? { inline: true } : {}), ...(options.slow ? { slow: true } : {}) }
 }
 
 /**

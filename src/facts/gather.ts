@@ -10,12 +10,29 @@ import { FactMap, type Fact, type ProbeOutput } from './fact.ts'
 import { BerthError, tail } from '../errors.ts'
 
 export function batchScript(facts: readonly Fact<unknown>[], marker: string): ShellCommand {
+  const begin = (i: number): string => `printf '\\n${marker} ${i} begin\\n'; printf '\\n${marker} ${i} begin\\n' >&2`
   // Each probe in a subshell (its `exit` or `cd` stays its own), but those made of builtins only.
-  const parts = facts.map(
-    (f, i) =>
-      `printf '\\n${marker} ${i} begin\\n'; printf '\\n${marker} ${i} begin\\n' >&2; ${f.inline ? '{' : '('} ${f.command.text}\n${f.inline ? '}' : ')'} </dev/null; printf '\\n${marker} ${i} end %s\\n' "$?"`,
-  )
-  return new ShellCommand(parts.join('\n'), facts.flatMap((f) => f.command.secrets))
+  const inPlace = (f: Fact<unknown>, i: number): string =>
+    `${begin(i)}; ${f.inline ? '{' : '('} ${f.command.text}\n${f.inline ? '}' : ')'} </dev/null; printf '\\n${marker} ${i} end %s\\n' "$?"`
+  const slow = facts.flatMap((f, i) => (f.slow ? [i] : []))
+  if (slow.length < 2) return new ShellCommand(facts.map(inPlace).join('\n'), facts.flatMap((f) => f.command.secrets))
+  // Slow probes start first, each in the background with its output in a file of a private
+  // directory; the quick ones run meanwhile; then the slow ones' frames, in any order (the
+  // frames carry their index). Without a temporary directory they run in place, as the rest.
+  const dir = '"$berth_probes"'
+  const lines = [
+    `berth_probes=$(mktemp -d 2>/dev/null) || berth_probes=`,
+    `if [ -n "$berth_probes" ]; then trap 'rm -rf "$berth_probes"' EXIT`,
+    ...slow.map((i) => `{ ( ${(facts[i] as Fact<unknown>).command.text}\n) </dev/null >${dir}/${i}.out 2>${dir}/${i}.err; echo "$?" >${dir}/${i}.rc; } &`),
+    'fi',
+    ...facts.flatMap((f, i) => (f.slow ? [] : [inPlace(f, i)])),
+    'if [ -n "$berth_probes" ]; then wait',
+    ...slow.map((i) => `${begin(i)}; cat ${dir}/${i}.out; cat ${dir}/${i}.err >&2; printf '\\n${marker} ${i} end %s\\n' "$(cat ${dir}/${i}.rc 2>/dev/null || echo 255)"`),
+    'else',
+    ...slow.map((i) => inPlace(facts[i] as Fact<unknown>, i)),
+    'fi',
+  ]
+  return new ShellCommand(lines.join('\n'), facts.flatMap((f) => f.command.secrets))
 }
 
 /** How the batch's exec ended, for the message of a probe whose output was cut short. */
@@ -45,8 +62,9 @@ export function splitBatch(count: number, marker: string, stdout: string, stderr
     const e = endRe.exec(rest)
     const eb = stderr.indexOf(begin)
     let err = eb < 0 ? '' : stderr.slice(eb + begin.length)
-    const next = err.indexOf(`\n${marker} ${i + 1} begin\n`)
-    if (next >= 0) err = err.slice(0, next)
+    // Up to the next probe's frame, whichever it is (slow probes' frames come last, in their own order).
+    const next = new RegExp(`\\n${marker} \\d+ begin\\n`).exec(err)
+    if (next) err = err.slice(0, next.index)
     if (b < 0 || !e) outputs.push({ code: null, stdout: rest, stderr: err, cutShort: true })
     else {
       finished++

@@ -11,6 +11,11 @@ import { gather, splitBatch } from '../../../src/facts/gather.ts'
 import { ARGUMENT_LIMIT, Host } from '../../../src/host.ts'
 import { secret } from '../../../src/secrets.ts'
 import type { ExecResult } from '../../../src/connection/connection.ts'
+import { fact } from '../../../src/facts/fact.ts'
+import { sh, ShellCommand } from '../../../src/shell.ts'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const files = (n: number) => Array.from({ length: n }, (_, i) => fileContentFact(`/srv/app/conf.d/file-${i}.conf`))
 const markerOf = (command: string, stdin: string) => /@@berth-[0-9a-f]{12}/.exec(command + stdin)?.[0] ?? ''
@@ -102,3 +107,26 @@ test('splitBatch without a status still says the output was cut short; complete 
 })
 
 test.run()
+
+test('slow probes run at once, in the background, while the quick ones run; each keeps its own output, stderr and exit code', async () => {
+  const host = new Host({ name: 'local', address: 'localhost', connection: new LocalConnection() })
+  const dir = mkdtempSync(join(tmpdir(), 'berth-slow-'))
+  try {
+    // Each slow probe waits (5 s at most) for the other's file: both see it only when they run at the same time.
+    const meets = (me: string, other: string) =>
+      fact(`slow:${me}`, sh`touch ${join(dir, me)}; i=0; while [ ! -e ${join(dir, other)} ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; [ -e ${join(dir, other)} ] && echo ${`${me} saw ${other}`}; echo ${`${me} err`} >&2; exit 3`, (o) => o, { slow: true })
+    const a = meets('a', 'b')
+    const b = meets('b', 'a')
+    const quick = fact('quick', sh`echo quick; echo quick-err >&2`, (o) => o)
+    const where = fact('slow:where', new ShellCommand('echo "$berth_probes"'), (o) => o.stdout.trim(), { slow: true })
+    const values = await gather(host, [a, quick, b, where])
+    // The probes' private directory, gone afterwards.
+    assert.match(values.get(where), /^\/.+/)
+    assert.not.ok(existsSync(values.get(where)), 'the directory of the slow probes\' output is removed')
+    assert.equal(values.get(a), { code: 3, stdout: 'a saw b\n', stderr: 'a err\n' })
+    assert.equal(values.get(b), { code: 3, stdout: 'b saw a\n', stderr: 'b err\n' })
+    assert.equal(values.get(quick), { code: 0, stdout: 'quick\n', stderr: 'quick-err\n' })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
