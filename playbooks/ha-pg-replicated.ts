@@ -13,14 +13,17 @@
 //
 // Variables: see playbooks/tiers/database.ts, redis.ts and harbor.ts (the tiers this playbook runs).
 import { playbook } from '../src/index.ts'
-import { databasePrimary, databaseTier } from './tiers/database.ts'
+import { databasePackages, databasePrimary, databaseTier } from './tiers/database.ts'
 import { harborTier } from './tiers/harbor.ts'
-import { redisEndpoints, redisTier } from './tiers/redis.ts'
+import { redisEndpoints, redisPackages, redisTier } from './tiers/redis.ts'
 
 await playbook('ha-pg-replicated: Harbor on a PostgreSQL primary and standby, with Redis', async (pb) => {
   // Harbor's options are checked first: a refusal touches no host.
   const harbor = harborTier(pb, { database: databasePrimary(pb), redis: redisEndpoints(pb) })
-  await databaseTier(pb)
+  // Every host's packages in one play, all hosts at once: installs dominate a first run.
+  const [pgPackages, dockerForRedis] = [databasePackages(pb), redisPackages(pb)]
+  await pb.play('Packages', 'postgres:redis:harbor', (h) => [...pgPackages(h), ...dockerForRedis(h), ...harbor.packages(h)])
+  await databaseTier(pb, { packages: false })
   await redisTier(pb)
   await harbor.play()
 })

@@ -6,7 +6,7 @@
 //
 // Variables: `pg` (an object of the roles' options, group_vars/postgres/main.yml),
 // `pg_replication_password` and `pg_harbor_password` (the vault).
-import { ConfigError, type Host, type Playbook } from '../../src/index.ts'
+import { ConfigError, type Host, type Playbook, type Task } from '../../src/index.ts'
 import { pg13Primary, type PgPrimaryOptions } from '../../roles/pg13-primary/index.ts'
 import { pg13Standby, type PgStandbyOptions } from '../../roles/pg13-standby/index.ts'
 import { slotNameFor } from '../../roles/postgres/layout.ts'
@@ -35,7 +35,8 @@ export function databasePrimary(pb: Playbook): Peer {
   return primary
 }
 
-export async function databaseTier(pb: Playbook): Promise<{ primary: Peer }> {
+/** What the database tier plays: its packages (one task list per database host) and its roles. */
+function databasePlan(pb: Playbook) {
   const primary = databasePrimary(pb)
   const standbys = peers(pb, 'pg_standby')
   const everyPostgresHost = [primary, ...standbys].map((p) => p.address)
@@ -55,12 +56,27 @@ export async function databaseTier(pb: Playbook): Promise<{ primary: Peer }> {
     standbySlots: standbys.map((s) => slotNameFor(s.name)),
   })
   const standbyOptions = (h: Host) => ({ ...shared(h, 'pg13-standby'), primaryHost: primary.address, slotName: slotNameFor(h.name) })
-  const isPrimary = (h: Host): boolean => h.name === primary.name
+  const databaseHosts = new Set([primary.name, ...standbys.map((s) => s.name)])
+  const packages = (h: Host): Task[] =>
+    !databaseHosts.has(h.name)
+      ? []
+      : h.name === primary.name
+        ? packageTasks('pg13-primary', pg13Primary.resolve(primaryOptions(h)))
+        : packageTasks('pg13-standby', pg13Standby.resolve(standbyOptions(h)))
+  return { primary, primaryOptions, standbyOptions, packages }
+}
 
+/** The database hosts' packages, for a playbook that installs every tier's packages in one play (empty for other hosts). */
+export const databasePackages = (pb: Playbook): ((h: Host) => Task[]) => databasePlan(pb).packages
+
+/**
+ * The pair. `packages: false` when the playbook has installed the database
+ * hosts' packages already (databasePackages in its own packages play).
+ */
+export async function databaseTier(pb: Playbook, opts: { packages?: boolean } = {}): Promise<{ primary: Peer }> {
+  const { primary, primaryOptions, standbyOptions, packages } = databasePlan(pb)
   // Packages first on every database host at once (the installs dominate a first run); the roles then find them there.
-  await pb.play('PostgreSQL packages', 'pg_primary:pg_standby', (h) =>
-    isPrimary(h) ? packageTasks('pg13-primary', pg13Primary.resolve(primaryOptions(h))) : packageTasks('pg13-standby', pg13Standby.resolve(standbyOptions(h))),
-  )
+  if (opts.packages !== false) await pb.play('PostgreSQL packages', 'pg_primary:pg_standby', packages)
   await pb.play('PostgreSQL primary', 'pg_primary', (h) => pg13Primary(primaryOptions(h)))
   await pb.play('PostgreSQL standby', 'pg_standby', (h) => pg13Standby(standbyOptions(h)))
   return { primary }

@@ -11,8 +11,8 @@
 // database password is the primary's pg_harbor_password, Redis's password the
 // redis host's redis_password.
 import { readFileSync } from 'node:fs'
-import { ConfigError, type Host, type Playbook } from '../../src/index.ts'
-import { ALLOW_DISAGREEMENT_VAR, harborNode, requireAgreement, type HarborNodeOptions } from '../../roles/harbor-node/index.ts'
+import { ConfigError, type Host, type Playbook, type Task } from '../../src/index.ts'
+import { ALLOW_DISAGREEMENT_VAR, harborNode, harborNodePackages, requireAgreement, type HarborNodeOptions } from '../../roles/harbor-node/index.ts'
 import type { RedisEndpoint } from './redis.ts'
 
 export interface HarborBackends {
@@ -47,10 +47,10 @@ function installerSha256(file: string, given: string | undefined): string {
  * and return the play, to be run after the backends: call it before any other
  * tier runs, so that a refusal touches no host.
  */
-export function harborTier(pb: Playbook, backends: HarborBackends): { play: () => Promise<void> } {
+export function harborTier(pb: Playbook, backends: HarborBackends): { packages: (h: Host) => Task[]; play: () => Promise<void> } {
   const nodes = pb.hosts('harbor').map((h) => h.name)
   // None played (--limit postgres): nothing to check or run.
-  if (nodes.length === 0) return { play: async () => {} }
+  if (nodes.length === 0) return { packages: () => [], play: async () => {} }
   const [redis] = backends.redis
   if (!redis) throw new ConfigError('Harbor needs a Redis: group redis is empty')
   const primary = pb.host(backends.database.name)
@@ -84,5 +84,10 @@ export function harborTier(pb: Playbook, backends: HarborBackends): { play: () =
   const forced = everyNode.some((h) => h.var<unknown>(ALLOW_DISAGREEMENT_VAR, false) === true || h.var<unknown>(ALLOW_DISAGREEMENT_VAR, false) === 'true')
   for (const line of requireAgreement(resolved, forced)) pb.log(`WARNING: forced past a disagreement (-e ${ALLOW_DISAGREEMENT_VAR}=true): ${line}`)
 
-  return { play: async () => void (await pb.play('Harbor nodes', 'harbor', (h) => harborNode(optionsOf(h)))) }
+  const isNode = new Set(nodes)
+  return {
+    // For the playbook's packages play: the same tasks the role starts with, so that the role finds them done.
+    packages: (h) => (isNode.has(h.name) ? harborNodePackages(harborNode.resolve(optionsOf(h))) : []),
+    play: async () => void (await pb.play('Harbor nodes', 'harbor', (h) => harborNode(optionsOf(h)))),
+  }
 }

@@ -4,7 +4,9 @@
 //
 // Variables: `redis` (the role's Redis options: image, imageArchive, port,
 // dataDir, persistence; group_vars/redis/main.yml) and `redis_password` (the vault).
-import type { Host, Playbook } from '../../src/index.ts'
+import type { Host, Playbook, Task } from '../../src/index.ts'
+import { dockerEngineTasks } from '../../roles/docker/engine.ts'
+import { MYSQL_REDIS_COMPOSE_DEFAULTS } from '../../roles/mysql-redis-compose/options.ts'
 import { mysqlRedisCompose, type RedisInput } from '../../roles/mysql-redis-compose/index.ts'
 
 export interface RedisEndpoint {
@@ -29,6 +31,12 @@ export async function redisTier(pb: Playbook): Promise<RedisEndpoint[]> {
     })
   })
   return redisEndpoints(pb)
+}
+
+/** The Redis hosts' packages (the Docker engine the role starts with), for a playbook's packages play; empty for other hosts. */
+export function redisPackages(pb: Playbook): (h: Host) => Task[] {
+  const isRedis = new Set(pb.inventory.select('redis').map((h) => h.name))
+  return (h) => (isRedis.has(h.name) ? dockerEngineTasks(MYSQL_REDIS_COMPOSE_DEFAULTS.docker) : [])
 }
 
 /** Where Redis listens, from the inventory (nothing is run). The whole inventory, not --limit: Harbor nodes need the address even when only they are played. */

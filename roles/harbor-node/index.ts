@@ -20,6 +20,15 @@ export { SUPPORTED_HARBOR_VERSIONS } from './versions.ts'
 /** The directory a release is unpacked into. */
 export const releaseDir = (o: Pick<HarborNodeOptions, 'installRoot' | 'version'>): string => `${o.installRoot}/v${o.version}`
 
+/** The packages a node needs, for a playbook that installs every tier's packages in one play first (the role has them too). */
+export function harborNodePackages(o: Pick<HarborNodeOptions, 'docker'>): Task[] {
+  return [
+    ...dockerEngineTasks(o.docker),
+    // psql asks the database whether it is a primary; curl asks Harbor whether it is healthy.
+    apt({ packages: ['postgresql-client', 'curl'] }).named('psql and curl for the checks'),
+  ]
+}
+
 export const harborNode = defineRole<HarborNodeOptions, typeof HARBOR_NODE_DEFAULTS>({
   name: 'harbor-node',
   defaults: HARBOR_NODE_DEFAULTS,
@@ -43,9 +52,7 @@ export const harborNode = defineRole<HarborNodeOptions, typeof HARBOR_NODE_DEFAU
     const harborYml = renderHarborYml(o)
     const k = o.secrets
     const tasks: Task[] = [
-      ...dockerEngineTasks(o.docker),
-      // psql asks the database whether it is a primary; curl asks Harbor whether it is healthy.
-      apt({ packages: ['postgresql-client', 'curl'] }).named('psql and curl for the checks'),
+      ...harborNodePackages(o),
       file({ path: o.installRoot, state: 'directory', mode: '0750' }).named('install root'),
       copy({ path: pgpass, content: pgpassLine(o.database), mode: '0600', sensitive: true }).named('database password file for the primary check (0600)'),
       databaseIsPrimary(o.database, pgpass),

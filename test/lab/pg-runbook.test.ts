@@ -133,7 +133,7 @@ if (labSkipReason) {
     const found = sections(markdown)
     assert.equal(
       found.map((s) => `${s.play} / ${s.host}`),
-      ['PostgreSQL packages (`pg_primary:pg_standby`) / db1', 'PostgreSQL packages (`pg_primary:pg_standby`) / db2', 'PostgreSQL primary (`pg_primary`) / db1', 'PostgreSQL standby (`pg_standby`) / db2'],
+      ['Packages (`postgres:redis:harbor`) / db1', 'Packages (`postgres:redis:harbor`) / db2', 'PostgreSQL primary (`pg_primary`) / db1', 'PostgreSQL standby (`pg_standby`) / db2'],
     )
     assert.ok(found.every((s) => s.blocks.length > 0), 'every section has blocks')
   })
