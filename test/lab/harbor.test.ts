@@ -34,6 +34,7 @@ const NAMES = [
   'a session and CSRF token from harbor1 are accepted by harbor2 for a write, read back through harbor1; a forged token is refused',
   'second run changes nothing and prepare does not run (its files untouched); --check --detect-drift exits 0',
   'drift: a hand edit of harbor.yml on harbor2 exits 3 with the diff, secrets masked; the next run puts it back',
+  "lab stand-in prepare: refuses a harbor.yml without a key 2.11 requires; run by hand it makes new secrets, and the next run prepares again and pins the group's back",
   'negative control: harbor2 with another CSRF key is refused naming the secret and the hosts; forced, harbor2 rejects harbor1 tokens',
 ]
 
@@ -190,6 +191,32 @@ if (labSkipReason) {
   })
 
   test(NAMES[6] as string, async () => {
+    needConverged()
+    const h2 = host('harbor2')
+    // The stand-in's prepare on a harbor.yml without jobservice.job_loggers (its own input only: nothing else is touched).
+    const refused = await h2.$`d=$(mktemp -d) && sed '/job_loggers:/,/- DB/d' ${`${RELEASE}/harbor.yml`} > "$d/harbor.yml" && docker run --rm -v "$d":/input berth-lab/harbor-prepare:v2.11.2 prepare; rc=$?; rm -rf "$d"; exit $rc`.nothrow()
+    assert.is.not(refused.code, 0)
+    assert.match(refused.stderr, /KeyError: 'job_loggers'/)
+    // What install.sh would do: prepare again by hand. New random secrets replace the group's.
+    const csrfOf = async (): Promise<string> => (await h2.$`sed -n 's/^CSRF_KEY=//p' ${`${RELEASE}/common/config/core/env`}`).stdout.trim()
+    assert.is(await csrfOf(), secrets.csrf)
+    await h2.$`cd ${RELEASE} && ./prepare`
+    const random = await csrfOf()
+    assert.ok(random.length === 32 && random !== secrets.csrf, 'prepare made a new CSRF key')
+    const check = await runPlaybook('--check', '--detect-drift')
+    assert.is(check.code, 3, describe(check))
+    const fix = await runPlaybook()
+    assert.is(fix.code, 0, describe(fix))
+    const fixed = changed(fix, 'harbor2')
+    for (const step of ['prepare', 'pin CORE_SECRET', 'Harbor up']) assert.ok(fixed.some((t) => t.includes(step)), `${step} (changed: ${fixed.join(', ')})`)
+    assert.equal(changed(fix, 'harbor1'), [])
+    assert.is(await csrfOf(), secrets.csrf)
+    assert.is((await createProject('harbor2', await session('harbor1'), 'after-a-hand-prepare')).status, 201)
+    noSecrets(check)
+    noSecrets(fix)
+  })
+
+  test(NAMES[7] as string, async () => {
     needConverged()
     const other = 'd'.repeat(32)
     const scratch = mkdtempSync(join(tmpdir(), 'berth-harbor-inventory-'))
