@@ -136,7 +136,7 @@ export function nspawnArgs(config: LabConfig, host: LabHost, image: ImageInfo): 
     // What dockerd needs inside a host. Not --bind=/sys/fs/cgroup: hosts get
     // their own cgroup2 tree instead (see cgroups.ts and spawnHost).
     '--capability=all',
-    '--system-call-filter=@keyring bpf',
+    `--system-call-filter=${['@keyring', 'bpf', ...host.systemCalls].join(' ')}`,
     ...host.dataDirs.map((d) => `--bind=${dataDirOnMachine(config, host.name, d)}:${d}`),
     ...host.sharedDirs.map((d) => `--bind=${sharedDirOnMachine(config, d)}:${d.path}`),
   ]

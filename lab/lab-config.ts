@@ -41,6 +41,11 @@ export interface LabHost {
    * between nodes, such as Harbor's data volume when it is not on NFS.
    */
   sharedDirs: SharedDir[]
+  /**
+   * System calls allowed beyond systemd-nspawn's default filter (`lab_system_calls`
+   * in a group's vars): nfs-ganesha's VFS backend needs open_by_handle_at.
+   */
+  systemCalls: string[]
 }
 
 export interface SharedDir {
@@ -153,7 +158,7 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
 
   // Walk the group tree. A host may appear in several groups; its address may
   // be given in any one of them (Ansible merges), but not two different ones.
-  const hosts = new Map<string, { address?: string; groups: Set<string>; dataDirs: Set<string>; shared: Map<string, string> }>()
+  const hosts = new Map<string, { address?: string; groups: Set<string>; dataDirs: Set<string>; shared: Map<string, string>; calls: Set<string> }>()
   const addDirs = (set: Set<string>, vars: unknown, where: string): void => {
     if (!isMap(vars) || vars.lab_data_dirs === undefined) return
     const dirs = vars.lab_data_dirs
@@ -162,6 +167,7 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
     for (const d of dirs as string[]) set.add(d.replace(/\/+$/, ''))
   }
   const sharedOf = new Map<string, Set<string>>()
+  const callsOf = new Map<string, string[]>()
   const walk = (group: YamlMap, groupName: string, inherited: string[], depth: number): void => {
     if (depth > 20) throw new LabError(`${path}: groups nest more than 20 deep (a loop?)`)
     const chain = groupName === 'all' ? inherited : [...inherited, groupName]
@@ -172,11 +178,17 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
       addDirs(shared, { lab_data_dirs: group.vars.lab_shared_dirs }, `${groupName} (lab_shared_dirs)`)
       sharedOf.set(groupName, shared)
     }
+    if (isMap(group.vars) && group.vars.lab_system_calls !== undefined) {
+      const calls = group.vars.lab_system_calls
+      if (!Array.isArray(calls) || calls.some((c) => typeof c !== 'string' || !/^[a-z_][a-z0-9_]*$/.test(c)))
+        throw new LabError(`${path}: ${groupName}.lab_system_calls must be a list of system call names (open_by_handle_at)`)
+      callsOf.set(groupName, calls as string[])
+    }
     if (group.hosts !== undefined && group.hosts !== null) {
       if (!isMap(group.hosts)) throw new LabError(`${path}: ${groupName}.hosts must be a mapping of host names`)
       for (const [hostName, hvars] of Object.entries(group.hosts)) {
         if (!NAME_RE.test(hostName)) throw new LabError(`${path}: lab host name '${hostName}' must be 1-15 lower-case letters, digits or '-', starting with a letter`)
-        const h = hosts.get(hostName) ?? { groups: new Set<string>(), dataDirs: new Set<string>(), shared: new Map<string, string>() }
+        const h = hosts.get(hostName) ?? { groups: new Set<string>(), dataDirs: new Set<string>(), shared: new Map<string, string>(), calls: new Set<string>() }
         hosts.set(hostName, h)
         for (const g of chain) h.groups.add(g)
         for (const d of groupDirs) h.dataDirs.add(d)
@@ -213,6 +225,7 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
     return undefined
   }
   for (const [hostName, h] of hosts) {
+    for (const [group, calls] of callsOf) if (group === 'all' || h.groups.has(group)) for (const c of calls) h.calls.add(c)
     for (const [group, dirs] of sharedOf) {
       if (group !== 'all' && !h.groups.has(group)) continue
       for (const d of dirs) {
@@ -247,7 +260,7 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
     const sharedDirs = [...h.shared].map(([p, group]) => ({ path: p, group })).sort((a, b) => a.path.localeCompare(b.path))
     const both = sharedDirs.find((d) => h.dataDirs.has(d.path))
     if (both) throw new LabError(`${path}: host ${hostName}: ${both.path} is in both lab_data_dirs and lab_shared_dirs`)
-    out.push({ name: hostName, address: h.address, groups: [...h.groups].sort(), dataDirs: [...h.dataDirs].sort(), sharedDirs })
+    out.push({ name: hostName, address: h.address, groups: [...h.groups].sort(), dataDirs: [...h.dataDirs].sort(), sharedDirs, systemCalls: [...h.calls].sort() })
   }
   if (out.length === 0) throw new LabError(`${path}: the lab inventory names no hosts`)
   return { inventoryPath: path, name, bridge, subnet, interface: iface, reserved, stateDir, keyFile, knownHostsFile, hosts: out }

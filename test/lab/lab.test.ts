@@ -79,6 +79,10 @@ unit('lab config errors name the problem', () => {
   const [a1, a2] = shared.hosts.map((h) => nspawnArgs(shared, h, { root: '/img' } as never).filter((a) => a.startsWith('--bind=')))
   assert.equal(a1, a2)
   assert.equal(a1, ['--bind=/var/lib/berth-lab/unit/hosts/.shared/g/data:/data'])
+  // A group's extra system calls reach only its hosts' nspawn filter.
+  const calls = loadLabConfig(labYaml(header() + '  children:\n    g:\n      vars: { lab_system_calls: [open_by_handle_at] }\n      hosts:\n        a1: { ansible_host: 10.79.0.5 }\n    h:\n      hosts:\n        a2: { ansible_host: 10.79.0.6 }\n'))
+  assert.equal(calls.hosts.map((h) => nspawnArgs(calls, h, { root: '/img' } as never).find((a) => a.startsWith('--system-call-filter='))), ['--system-call-filter=@keyring bpf open_by_handle_at', '--system-call-filter=@keyring bpf'])
+  bad(header() + '  children:\n    g:\n      vars: { lab_system_calls: [\'rm -rf\'] }\n      hosts:\n        a1: { ansible_host: 10.79.0.5 }\n', /lab_system_calls must be a list of system call names/)
   bad(header() + '  children:\n    g:\n      vars: { lab_shared_dirs: [/data], lab_data_dirs: [/data] }\n      hosts:\n        a1: { ansible_host: 10.79.0.5 }\n', /both lab_data_dirs and lab_shared_dirs/)
 })
 
