@@ -3,7 +3,8 @@
 // its images loaded only when the engine lacks one of them. Not install.sh:
 // that one loads every image, runs prepare and `down -v` on every run.
 import { basename } from 'node:path'
-import { BerthError, fact, localFile, ShellCommand, runOp, sh, task, uploadOp, writeOp, type FactValues, type Plan, type Resource, type Task } from '../../src/index.ts'
+import { BerthError, fact, localFile, quote, ShellCommand, runOp, sh, task, uploadOp, writeOp, type FactValues, type LocalFile, type Plan, type Resource, type Task } from '../../src/index.ts'
+import { stampFact } from './stamp.ts'
 
 export interface InstallerOnHost {
   /** The installer on the controller. */
@@ -18,15 +19,13 @@ export const INSTALLER_STAMP = '.berth-installer'
 /** The images the installer's archive holds, one repository:tag a line (read once from its manifest.json). */
 export const IMAGES_LIST = '.berth-images'
 
-export const installerStampFact = (dir: string) =>
-  fact(`harbor-installer:${dir}`, sh`cat ${`${dir}/${INSTALLER_STAMP}`} 2>/dev/null || true`, (o) => o.stdout.trim())
-
-/** Pure: unpack unless the stamp names this installer. */
-export function planUnpack(i: InstallerOnHost, stamp: string, file: { sha256: string; bytes: number }): Plan {
+/** Pure: unpack unless the stamp names this installer. `local` hashes the controller's file, asked only when it is to be uploaded. */
+export function planUnpack(i: InstallerOnHost, stamp: string, local: () => LocalFile): Plan {
   if (stamp === i.sha256) return { changed: false, summary: `${basename(i.file)} unpacked in ${i.dir}` }
+  const file = local()
   if (file.sha256 !== i.sha256) throw new BerthError(`${i.file} does not match its sha256 (${i.sha256.slice(0, 12)}…, the file has ${file.sha256.slice(0, 12)}…)`, { hint: 'download the installer again, or give the sha256 of the file you have' })
   const onHost = `/var/tmp/berth-${basename(i.file)}`
-  const q = (s: string): string => sh`${s}`.text
+  const list = quote(`${i.dir}/${IMAGES_LIST}`)
   return {
     changed: true,
     summary: stamp ? `unpack ${basename(i.file)} over the installer unpacked before (${stamp.slice(0, 12)}…)` : `upload and unpack ${basename(i.file)}`,
@@ -36,7 +35,7 @@ export function planUnpack(i: InstallerOnHost, stamp: string, file: { sha256: st
       // The tgz holds harbor/…: its files go straight into the release's directory.
       runOp(sh`tar -xzf ${onHost} -C ${i.dir} --strip-components=1 --no-same-owner`),
       // The images' names, from the archive's manifest.json (docker save format), for the load check.
-      runOp(new ShellCommand(`set -- ${q(i.dir)}/harbor.v*.tar.gz\n[ -f "$1" ] || { echo "no harbor.v*.tar.gz in the installer" >&2; exit 1; }\ntar -xzOf "$1" manifest.json | grep -o '"RepoTags":\\[[^]]*\\]' | sed 's/^"RepoTags":\\[//; s/\\]$//' | tr ',' '\\n' | tr -d '"' > ${q(`${i.dir}/${IMAGES_LIST}`)}\n[ -s ${q(`${i.dir}/${IMAGES_LIST}`)} ] && ! grep -qvE '^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$' ${q(`${i.dir}/${IMAGES_LIST}`)}`)),
+      runOp(new ShellCommand(`set -- ${quote(i.dir)}/harbor.v*.tar.gz\n[ -f "$1" ] || { echo "no harbor.v*.tar.gz in the installer" >&2; exit 1; }\ntar -xzOf "$1" manifest.json | grep -o '"RepoTags":\\[[^]]*\\]' | sed 's/^"RepoTags":\\[//; s/\\]$//' | tr ',' '\\n' | tr -d '"' > ${list}\n[ -s ${list} ] && ! grep -qvE '^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$' ${list}`)),
       runOp(sh`rm -f ${onHost}`),
       writeOp(`${i.dir}/${INSTALLER_STAMP}`, `${i.sha256}\n`, { mode: '0644' }),
     ],
@@ -44,15 +43,11 @@ export function planUnpack(i: InstallerOnHost, stamp: string, file: { sha256: st
 }
 
 export function unpackInstaller(i: InstallerOnHost): Task {
-  const probe = installerStampFact(i.dir)
+  const probe = stampFact(`${i.dir}/${INSTALLER_STAMP}`)
   const res: Resource = {
     title: `installer ${basename(i.file)} unpacked in ${i.dir}`,
     facts: () => [probe],
-    plan: (facts: FactValues) => {
-      const stamp = facts.get(probe)
-      // The controller's file is hashed only when it is needed (cached by size and mtime).
-      return stamp === i.sha256 ? planUnpack(i, stamp, { sha256: i.sha256, bytes: 0 }) : planUnpack(i, stamp, localFile(i.file))
-    },
+    plan: (facts: FactValues) => planUnpack(i, facts.get(probe), () => localFile(i.file)),
   }
   return task(res)
 }
@@ -67,10 +62,10 @@ export interface InstallerImages {
 
 /** The installer's image names and the engine's: one exec; never throws (read before the engine is installed too). */
 export function installerImagesFact(dir: string) {
-  const list = `${dir}/${IMAGES_LIST}`
+  const list = quote(`${dir}/${IMAGES_LIST}`)
   return fact(
     `harbor-images:${dir}`,
-    new ShellCommand(`if [ -f ${sh`${list}`.text} ]; then cat ${sh`${list}`.text}; else echo '#none'; fi\necho '#engine'\ndocker images --format '{{.Repository}}:{{.Tag}}' 2>&1 || echo '#unknown'`),
+    new ShellCommand(`if [ -f ${list} ]; then cat ${list}; else echo '#none'; fi\necho '#engine'\ndocker images --format '{{.Repository}}:{{.Tag}}' 2>&1 || echo '#unknown'`),
     (o): InstallerImages => {
       const [head = '', engine = ''] = o.stdout.split('#engine\n')
       const wanted = head.trim() === '#none' ? undefined : head.split('\n').filter((l) => l.trim() !== '')
@@ -94,7 +89,7 @@ export function planImages(dir: string, images: InstallerImages): Plan {
   return { changed: true, summary: 'load the installer\'s images (once it is unpacked)', operations: [loadOp(dir)] }
 }
 
-const loadOp = (dir: string) => runOp(new ShellCommand(`cd ${sh`${dir}`.text} && docker load -i harbor.v*.tar.gz`))
+const loadOp = (dir: string) => runOp(new ShellCommand(`cd ${quote(dir)} && docker load -i harbor.v*.tar.gz`))
 
 export function installerImages(dir: string): Task {
   const probe = installerImagesFact(dir)

@@ -5,18 +5,17 @@
 // a bounded wait for /api/v2.0/health's body to say healthy (it answers 200
 // either way).
 import { createHash } from 'node:crypto'
-import { BerthError, contentResource, fact, reveal, runOp, ShellCommand, sh, task, waitFor, writeOp, type FactValues, type Plan, type Resource, type Task } from '../../src/index.ts'
+import { BerthError, contentResource, fact, quote, reveal, runOp, ShellCommand, sh, task, waitFor, writeOp, type FactValues, type Plan, type Resource, type Task } from '../../src/index.ts'
 import { parse } from 'yaml'
 import { composeCommand } from '../docker/engine.ts'
 import type { HarborNodeOptions, HarborSecrets } from './options.ts'
 import { harborKeySet } from './versions.ts'
+import { stampFact } from './stamp.ts'
 
 /** harbor-node runs every release as one compose project, so an upgrade replaces the old one's containers. */
 export const HARBOR_PROJECT = 'harbor'
 export const PREPARED_STAMP = '.berth-prepared'
 export const STARTED_STAMP = '.berth-started'
-
-const stampFact = (dir: string, name: string) => fact(`stamp:${dir}/${name}`, sh`cat ${`${dir}/${name}`} 2>/dev/null || true`, (o) => o.stdout.trim())
 
 /** What prepare is run for: harbor.yml's content and the prepare flags. */
 export const preparedFor = (harborYml: string, trivy: boolean): string => `${createHash('sha256').update(harborYml).digest('hex')}${trivy ? ' with-trivy' : ''}`
@@ -37,7 +36,7 @@ export function planPrepare(dir: string, wanted: string, prepared: string, gener
 }
 
 export function prepare(dir: string, harborYml: string, trivy: boolean): Task {
-  const probe = stampFact(dir, PREPARED_STAMP)
+  const probe = stampFact(`${dir}/${PREPARED_STAMP}`)
   const project = projectStateFact(dir)
   const wanted = preparedFor(harborYml, trivy)
   const res: Resource = {
@@ -130,21 +129,20 @@ export function parseProjectState(stdout: string): ProjectState {
 }
 
 export function projectStateFact(dir: string) {
-  const q = (s: string): string => sh`${s}`.text
   return fact(
     `harbor-project:${dir}`,
     new ShellCommand(
       [
         // Read here, parsed on the controller: cheaper than asking compose (a Python start-up with docker-compose 1.x).
         `echo '#compose'`,
-        `cat ${q(`${dir}/docker-compose.yml`)} 2>/dev/null | grep -v '^#' || echo '#missing'`,
+        `cat ${quote(`${dir}/docker-compose.yml`)} 2>/dev/null | grep -v '^#' || echo '#missing'`,
         `echo '#containers'`,
         `docker ps -a --filter label=com.docker.compose.project=${HARBOR_PROJECT} --format '{{.Label "com.docker.compose.service"}}\t{{.Status}}' 2>/dev/null`,
         `echo '#config'`,
         // Every file prepare generated, as it is now: a new one means the containers must be made anew.
-        `cd ${q(dir)} 2>/dev/null && { find common/config -type f | LC_ALL=C sort | xargs -r sha256sum; sha256sum docker-compose.yml; } 2>/dev/null | sha256sum`,
+        `cd ${quote(dir)} 2>/dev/null && { find common/config -type f | LC_ALL=C sort | xargs -r sha256sum; sha256sum docker-compose.yml; } 2>/dev/null | sha256sum`,
         `echo '#stamp'`,
-        `cat ${q(`${dir}/${STARTED_STAMP}`)} 2>/dev/null || true`,
+        `cat ${quote(`${dir}/${STARTED_STAMP}`)} 2>/dev/null || true`,
       ].join('\n'),
     ),
     (o) => parseProjectState(o.stdout),
@@ -179,7 +177,7 @@ export function harborUp(dir: string): Task {
 export function healthProbe(url: string): ShellCommand {
   return new ShellCommand(
     [
-      `body=$(curl -ksS --max-time 10 ${sh`${url}`.text}) || exit 1`,
+      `body=$(curl -ksS --max-time 10 ${quote(url)}) || exit 1`,
       `status=$(printf '%s' "$body" | sed -n 's/^{ *"status": *"\\([a-z]*\\)".*/\\1/p')`,
       `[ "$status" = healthy ] && exit 0`,
       `echo "status: \${status:-no status in: $body}; unhealthy: $(printf '%s' "$body" | grep -o '"name": *"[a-z_-]*", *"status": *"unhealthy"' | sed 's/"name": *"\\([^"]*\\)".*/\\1/' | tr '\\n' ' ')"`,
