@@ -78,16 +78,24 @@ export function harborTier(pb: Playbook, backends: HarborBackends): { packages: 
     }
   }
 
-  // Every node of the group, played or not (--limit): they must agree with each other.
-  const everyNode = pb.inventory.select('harbor').map((h) => pb.host(h.name))
-  const resolved = everyNode.map((h) => ({ host: h.name, options: harborNode.resolve(optionsOf(h)) }))
-  const forced = everyNode.some((h) => h.var<unknown>(ALLOW_DISAGREEMENT_VAR, false) === true || h.var<unknown>(ALLOW_DISAGREEMENT_VAR, false) === 'true')
-  for (const line of requireAgreement(resolved, forced)) pb.log(`WARNING: forced past a disagreement (-e ${ALLOW_DISAGREEMENT_VAR}=true): ${line}`)
+  // Every node of the group, played or not (--limit): they must agree with each other. Each node's options are built and checked once, here.
+  const resolved = new Map(pb.inventory.select('harbor').map((i) => [i.name, harborNode.resolve(optionsOf(pb.host(i.name)))] as const))
+  const forced = [...resolved.keys()].some((name) => {
+    const allow = pb.host(name).var<unknown>(ALLOW_DISAGREEMENT_VAR, false)
+    return allow === true || allow === 'true'
+  })
+  for (const line of requireAgreement([...resolved].map(([host, options]) => ({ host, options })), forced))
+    pb.log(`WARNING: forced past a disagreement (-e ${ALLOW_DISAGREEMENT_VAR}=true): ${line}`)
 
+  const optionsFor = (h: Host): HarborNodeOptions => {
+    const o = resolved.get(h.name)
+    if (!o) throw new ConfigError(`${h.name} is played as a Harbor node but is not in group harbor`)
+    return o
+  }
   const isNode = new Set(nodes)
   return {
     // For the playbook's packages play: the same tasks the role starts with, so that the role finds them done.
-    packages: (h) => (isNode.has(h.name) ? harborNodePackages(harborNode.resolve(optionsOf(h))) : []),
-    play: async () => void (await pb.play('Harbor nodes', 'harbor', (h) => harborNode(optionsOf(h)))),
+    packages: (h) => (isNode.has(h.name) ? harborNodePackages(optionsFor(h)) : []),
+    play: async () => void (await pb.play('Harbor nodes', 'harbor', (h) => harborNode(optionsFor(h)))),
   }
 }
