@@ -159,13 +159,15 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
   // Walk the group tree. A host may appear in several groups; its address may
   // be given in any one of them (Ansible merges), but not two different ones.
   const hosts = new Map<string, { address?: string; groups: Set<string>; dataDirs: Set<string>; shared: Map<string, string>; calls: Set<string> }>()
-  const addDirs = (set: Set<string>, vars: unknown, where: string): void => {
-    if (!isMap(vars) || vars.lab_data_dirs === undefined) return
-    const dirs = vars.lab_data_dirs
+  /** A variable that lists directories (lab_data_dirs, lab_shared_dirs), each added to `set` without a trailing '/'. */
+  const addDirList = (set: Set<string>, vars: unknown, key: 'lab_data_dirs' | 'lab_shared_dirs', where: string): void => {
+    if (!isMap(vars) || vars[key] === undefined) return
+    const dirs = vars[key]
     if (!Array.isArray(dirs) || dirs.some((d) => typeof d !== 'string' || !isAbsolute(d) || d === '/' || d.includes('..') || d.includes(':')))
-      throw new LabError(`${path}: ${where}.lab_data_dirs must be a list of absolute paths (no ':' or '..')`)
+      throw new LabError(`${path}: ${where}.${key} must be a list of absolute paths (no ':' or '..')`)
     for (const d of dirs as string[]) set.add(d.replace(/\/+$/, ''))
   }
+  const addDirs = (set: Set<string>, vars: unknown, where: string): void => addDirList(set, vars, 'lab_data_dirs', where)
   const sharedOf = new Map<string, Set<string>>()
   const callsOf = new Map<string, string[]>()
   const walk = (group: YamlMap, groupName: string, inherited: string[], depth: number): void => {
@@ -173,11 +175,9 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
     const chain = groupName === 'all' ? inherited : [...inherited, groupName]
     const groupDirs = new Set<string>()
     addDirs(groupDirs, group.vars, groupName)
-    if (isMap(group.vars) && group.vars.lab_shared_dirs !== undefined) {
-      const shared = new Set<string>()
-      addDirs(shared, { lab_data_dirs: group.vars.lab_shared_dirs }, `${groupName} (lab_shared_dirs)`)
-      sharedOf.set(groupName, shared)
-    }
+    const shared = new Set<string>()
+    addDirList(shared, group.vars, 'lab_shared_dirs', groupName)
+    if (shared.size > 0) sharedOf.set(groupName, shared)
     if (isMap(group.vars) && group.vars.lab_system_calls !== undefined) {
       const calls = group.vars.lab_system_calls
       if (!Array.isArray(calls) || calls.some((c) => typeof c !== 'string' || !/^[a-z_][a-z0-9_]*$/.test(c)))
