@@ -5,11 +5,11 @@
 // the no-op run. Part of `npm run bench`; alone: `npm run bench:seed001`.
 // Nothing is asserted on time; a run that fails or changes what it should
 // not stops it. It owns lab `berth` while it runs and leaves it down.
-import { spawn } from 'node:child_process'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_INVENTORY, Lab } from '../lab/lab.ts'
 import type { BerthEvent } from '../src/report/events.ts'
+import { runLabPlaybook, type LabRun } from '../test/support/lab-playbook.ts'
 import { median } from './timed-run.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -18,27 +18,7 @@ const NOOP_REPEAT = 5
 /** The issue's target for the whole stack's no-op run. */
 export const SEED001_NOOP_TARGET_S = 1.5
 
-interface Run {
-  wallSeconds: number
-  code: number | null
-  events: BerthEvent[]
-  stderr: string
-}
-
-function runPlaybook(): Promise<Run> {
-  const started = performance.now()
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', PLAYBOOK, '-i', DEFAULT_INVENTORY, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
-    child.on('error', fail)
-    child.on('close', (code) =>
-      done({ wallSeconds: (performance.now() - started) / 1000, code, stderr: err, events: out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as BerthEvent) }),
-    )
-  })
-}
+const runPlaybook = (): Promise<LabRun> => runLabPlaybook(PLAYBOOK)
 
 type Part = 'package installs' | 'image loads' | 'the rest'
 
@@ -66,7 +46,7 @@ export function splitRun(events: readonly BerthEvent[], wallSeconds: number): Re
   return { 'package installs': packages, 'image loads': images, 'the rest': wallSeconds - packages - images }
 }
 
-function checked(what: string, r: Run, expectChanges: boolean): Run {
+function checked(what: string, r: LabRun, expectChanges: boolean): LabRun {
   const recap = r.events.find((e) => e.kind === 'recap')
   if (r.code !== 0 || !recap || recap.kind !== 'recap') throw new Error(`${what}: exit ${r.code}\n${r.stderr.slice(-2000)}`)
   const changed = Object.values(recap.hosts).reduce((a, h) => a + h.changed, 0)
@@ -84,13 +64,13 @@ export async function benchSeed001(log: (line: string) => void): Promise<string[
     await lab.up()
     log('== seed 001: first converge of the whole stack on 5 fresh hosts')
     const first = checked('first converge', await runPlaybook(), true)
-    const split = splitRun(first.events, first.wallSeconds)
+    const split = splitRun(first.events, first.seconds)
     log(`== seed 001: the no-op run, ${NOOP_REPEAT} times`)
     const noops: number[] = []
     const inRun: number[] = []
     for (let i = 0; i < NOOP_REPEAT; i++) {
       const r = checked('no-op', await runPlaybook(), false)
-      noops.push(r.wallSeconds)
+      noops.push(r.seconds)
       const recap = r.events.find((e) => e.kind === 'recap')
       if (recap?.kind === 'recap' && recap.durationMs !== undefined) inRun.push(recap.durationMs / 1000)
     }
@@ -103,7 +83,7 @@ export async function benchSeed001(log: (line: string) => void): Promise<string[
       '',
       '| run | s |',
       '|---|---|',
-      `| first converge on fresh hosts | ${f(first.wallSeconds)} |`,
+      `| first converge on fresh hosts | ${f(first.seconds)} |`,
       `| of which package installs | ${f(split['package installs'])} |`,
       `| of which image loads | ${f(split['image loads'])} |`,
       `| of which the rest | ${f(split['the rest'])} |`,

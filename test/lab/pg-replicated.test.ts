@@ -18,14 +18,12 @@ import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
 import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor, secret } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
-import { labSkipReason, setUpReported, tearDownLab } from '../support/lab-owner.ts'
+import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
 import { changedTasks, describeRun, failures, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
 const PSQL = '/usr/lib/postgresql/15/bin/psql'
-
-const skipReason = labSkipReason
 
 const NAMES = [
   'bad options fail before anything changes: an unknown version (exit 1, no host touched), a data directory that is a file (preflight)',
@@ -50,10 +48,7 @@ const recap = (r: LabRun) => {
 }
 const describe = describeRun
 
-if (skipReason) {
-  console.log(`\n  PostgreSQL lab tests skipped: ${skipReason}. The lab needs root on Linux.\n`)
-  for (const name of NAMES) test.skip(name)
-} else {
+if (!skippedWithoutLab('PostgreSQL', NAMES, (name) => test.skip(name))) {
   let lab: Lab
   let inventory: Inventory
   let harborPassword = ''
@@ -141,7 +136,7 @@ if (skipReason) {
 
   test(NAMES[2] as string, async () => {
     const r = await runPlaybook()
-    console.log(`    [measured] first converge on fresh hosts (packages from the lab repository): ${r.seconds} s`)
+    console.log(`    [measured] first converge on fresh hosts (packages from the lab repository): ${r.seconds.toFixed(1)} s`)
     assert.is(r.code, 0, describe(r))
     assert.ok((recap(r).db1?.changed ?? 0) > 0 && (recap(r).db2?.changed ?? 0) > 0)
     converged = true
@@ -223,7 +218,7 @@ if (skipReason) {
   test(NAMES[6] as string, async () => {
     needConverged()
     const again = await runPlaybook()
-    console.log(`    [measured] second run (nothing to change): ${again.seconds} s`)
+    console.log(`    [measured] second run (nothing to change): ${again.seconds.toFixed(1)} s`)
     assert.is(again.code, 0, describe(again))
     assert.equal([recap(again).db1?.changed, recap(again).db2?.changed], [0, 0], `changed: ${[...changedTasks(again, 'db1'), ...changedTasks(again, 'db2')].join(', ')}`)
     const check = await runPlaybook('--check', '--detect-drift')

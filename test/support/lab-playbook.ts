@@ -1,6 +1,7 @@
 // A playbook run on the lab as an operator runs it: a child process with
 // --json and the lab inventory (which names its own lab-only vault password
-// file), every event parsed; and the readings the lab tests take of it.
+// file), every event parsed; and the readings the lab tests (and the seed-001
+// bench) take of it.
 import { spawn } from 'node:child_process'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +15,7 @@ export interface LabRun {
   events: BerthEvent[]
   stdout: string
   stderr: string
+  /** Wall time of the whole process. */
   seconds: number
 }
 
@@ -36,7 +38,7 @@ export function runPlaybookOn(inventory: string, playbook: string, ...args: stri
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as BerthEvent)
-      done({ code: code ?? -1, events, stdout: out, stderr: err, seconds: Math.round((performance.now() - started) / 100) / 10 })
+      done({ code: code ?? -1, events, stdout: out, stderr: err, seconds: (performance.now() - started) / 1000 })
     })
   })
 }
