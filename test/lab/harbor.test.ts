@@ -19,7 +19,7 @@ import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
 import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
-import { labSkipReason, setUpReported, tearDownLab } from '../support/lab-owner.ts'
+import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
 import { changedTasks, describeRun, failures, runLabPlaybook, runPlaybookOn, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -41,10 +41,7 @@ const NAMES = [
 const changed = changedTasks
 const describe = describeRun
 
-if (labSkipReason) {
-  console.log(`\n  Harbor lab tests skipped: ${labSkipReason}. The lab needs root on Linux.\n`)
-  for (const name of NAMES) test.skip(name)
-} else {
+if (!skippedWithoutLab('Harbor', NAMES, (name) => test.skip(name))) {
   let lab: Lab
   const hosts = new Map<string, Host>()
   const connections: SshConnection[] = []

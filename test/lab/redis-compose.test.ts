@@ -16,7 +16,7 @@ import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
 import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
-import { labSkipReason, setUpReported, tearDownLab } from '../support/lab-owner.ts'
+import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
 import { changedTasks, describeRun, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -34,10 +34,7 @@ const runPlaybook = (...args: string[]): Promise<LabRun> => runLabPlaybook(PLAYB
 const changed = (r: LabRun): string[] => changedTasks(r)
 const describe = describeRun
 
-if (labSkipReason) {
-  console.log(`\n  Redis lab tests skipped: ${labSkipReason}. The lab needs root on Linux.\n`)
-  for (const name of NAMES) test.skip(name)
-} else {
+if (!skippedWithoutLab('Redis', NAMES, (name) => test.skip(name))) {
   let lab: Lab
   let nfs1: Host
   let password = ''

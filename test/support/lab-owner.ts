@@ -8,6 +8,17 @@ import { skipReason } from './needs.ts'
 /** Why lab tests cannot run here, or undefined: the lab needs root on Linux and its tools. */
 export const labSkipReason: string | undefined = skipReason('lab')
 
+/**
+ * Where the lab cannot run: every named test registered as skipped, with the
+ * reason printed once. True when they were, for `if (!skippedWithoutLab(…))`.
+ */
+export function skippedWithoutLab(what: string, names: readonly string[], skip: (name: string) => void): boolean {
+  if (!labSkipReason) return false
+  console.log(`\n  ${what} lab tests skipped: ${labSkipReason}. The lab needs root on Linux.\n`)
+  for (const name of names) skip(name)
+  return true
+}
+
 export async function setUpReported(body: () => Promise<void>): Promise<void> {
   try {
     await body()

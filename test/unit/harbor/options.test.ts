@@ -5,17 +5,9 @@ import * as assert from 'uvu/assert'
 import { checkHarborOptions, type HarborNodeOptions } from '../../../roles/harbor-node/options.ts'
 import { CSRF, goodHarborOptions as good } from '../../support/harbor-options.ts'
 import { harborKeySet, harborMinorOf, SUPPORTED_HARBOR_VERSIONS } from '../../../roles/harbor-node/versions.ts'
+import { optionFailure } from '../../support/option-failure.ts'
 
-const check = (o: HarborNodeOptions): string | undefined => {
-  try {
-    checkHarborOptions(o, (option, problem) => {
-      throw new Error(`option '${option}' ${problem}`)
-    })
-    return undefined
-  } catch (e) {
-    return (e as Error).message
-  }
-}
+const check = (o: HarborNodeOptions): string | undefined => optionFailure((fail) => checkHarborOptions(o, fail))
 
 test('good options pass', () => {
   assert.is(check(good()), undefined)

@@ -5,6 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { renderGaneshaConf, renderKernelExports } from '../../../roles/nfs-server/exports.ts'
 import { checkNfsOptions, exportOf, trustsClientRoot, type NfsServerOptions } from '../../../roles/nfs-server/options.ts'
+import { optionFailure } from '../../support/option-failure.ts'
 
 const harbor = exportOf({ path: '/srv/nfs/harbor', clients: ['10.77.0.0/24'] })
 
@@ -38,16 +39,7 @@ test('ganesha: NFSv4 only, graceless; squash, anonymous ids, clients and privile
   assert.not.ok(second.includes('Anonymous_Uid'))
 })
 
-const check = (o: NfsServerOptions): string | undefined => {
-  try {
-    checkNfsOptions(o, (option, problem) => {
-      throw new Error(`option '${option}' ${problem}`)
-    })
-    return undefined
-  } catch (e) {
-    return (e as Error).message
-  }
-}
+const check = (o: NfsServerOptions): string | undefined => optionFailure((fail) => checkNfsOptions(o, fail))
 
 test('good options pass', () => {
   assert.is(check({ backend: 'auto', exports: [{ path: '/srv/nfs/harbor', clients: ['10.77.0.0/24'] }] }), undefined)
