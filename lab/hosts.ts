@@ -21,9 +21,8 @@ export const machineName = (config: LabConfig, host: string): string => `${confi
 export const dataDirOnMachine = (config: LabConfig, host: string, path: string): string =>
   join(hostDir(config, host), 'data', path.replace(/^\/+/, '').replace(/\//g, '_'))
 
-/** The one machine directory behind a group's lab_shared_dirs path; under hosts/ so `down` removes it with the hosts (no host is named `.shared`). */
-export const sharedDirOnMachine = (config: LabConfig, dir: SharedDir): string =>
-  join(config.stateDir, 'hosts', '.shared', dir.group, dir.path.replace(/^\/+/, '').replace(/\//g, '_'))
+/** The one machine directory behind a lab_shared_dirs share; under hosts/ so `down` removes it with the hosts (no host is named `.shared`). */
+export const sharedDirOnMachine = (config: LabConfig, dir: SharedDir): string => join(config.stateDir, 'hosts', '.shared', dir.share)
 
 export interface HostProcess {
   host: string

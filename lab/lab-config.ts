@@ -52,6 +52,12 @@ export interface SharedDir {
   path: string
   /** The group whose hosts share it. */
   group: string
+  /**
+   * The machine directory's name: `{ path, share }` entries with one share name
+   * are one directory, in whichever groups and at whichever paths (nfs1's export
+   * and the Harbor hosts' /data). A plain path's share is its group and path.
+   */
+  share: string
 }
 
 export interface LabConfig {
@@ -158,25 +164,40 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
 
   // Walk the group tree. A host may appear in several groups; its address may
   // be given in any one of them (Ansible merges), but not two different ones.
-  const hosts = new Map<string, { address?: string; groups: Set<string>; dataDirs: Set<string>; shared: Map<string, string>; calls: Set<string> }>()
-  /** A variable that lists directories (lab_data_dirs, lab_shared_dirs), each added to `set` without a trailing '/'. */
-  const addDirList = (set: Set<string>, vars: unknown, key: 'lab_data_dirs' | 'lab_shared_dirs', where: string): void => {
-    if (!isMap(vars) || vars[key] === undefined) return
-    const dirs = vars[key]
-    if (!Array.isArray(dirs) || dirs.some((d) => typeof d !== 'string' || !isAbsolute(d) || d === '/' || d.includes('..') || d.includes(':')))
-      throw new LabError(`${path}: ${where}.${key} must be a list of absolute paths (no ':' or '..')`)
-    for (const d of dirs as string[]) set.add(d.replace(/\/+$/, ''))
+  const hosts = new Map<string, { address?: string; groups: Set<string>; dataDirs: Set<string>; shared: Map<string, { group: string; share: string }>; calls: Set<string> }>()
+  const goodDir = (d: unknown): d is string => typeof d === 'string' && isAbsolute(d) && d !== '/' && !d.includes('..') && !d.includes(':')
+  const trimDir = (d: string): string => d.replace(/\/+$/, '')
+  /** lab_data_dirs: a list of directories, each added to `set` without a trailing '/'. */
+  const addDirs = (set: Set<string>, vars: unknown, where: string): void => {
+    if (!isMap(vars) || vars.lab_data_dirs === undefined) return
+    const dirs = vars.lab_data_dirs
+    if (!Array.isArray(dirs) || !dirs.every(goodDir)) throw new LabError(`${path}: ${where}.lab_data_dirs must be a list of absolute paths (no ':' or '..')`)
+    for (const d of dirs) set.add(trimDir(d))
   }
-  const addDirs = (set: Set<string>, vars: unknown, where: string): void => addDirList(set, vars, 'lab_data_dirs', where)
-  const sharedOf = new Map<string, Set<string>>()
+  /** lab_shared_dirs: paths, or { path, share } to name the machine directory; path -> share. */
+  const sharedDirsOf = (vars: unknown, groupName: string): Map<string, string> => {
+    const out = new Map<string, string>()
+    if (!isMap(vars) || vars.lab_shared_dirs === undefined) return out
+    const entries = vars.lab_shared_dirs
+    const problem = `${path}: ${groupName}.lab_shared_dirs must be a list of absolute paths (no ':' or '..'), or of { path, share } with a share name of lower-case letters, digits and '-'`
+    if (!Array.isArray(entries)) throw new LabError(problem)
+    for (const e of entries) {
+      const dir = isMap(e) ? e.path : e
+      const share = isMap(e) ? e.share : undefined
+      if (!goodDir(dir) || (isMap(e) && (typeof share !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(share)))) throw new LabError(problem)
+      const p = trimDir(dir)
+      out.set(p, typeof share === 'string' ? share : `${groupName}/${p.replace(/^\/+/, '').replace(/\//g, '_')}`)
+    }
+    return out
+  }
+  const sharedOf = new Map<string, Map<string, string>>()
   const callsOf = new Map<string, string[]>()
   const walk = (group: YamlMap, groupName: string, inherited: string[], depth: number): void => {
     if (depth > 20) throw new LabError(`${path}: groups nest more than 20 deep (a loop?)`)
     const chain = groupName === 'all' ? inherited : [...inherited, groupName]
     const groupDirs = new Set<string>()
     addDirs(groupDirs, group.vars, groupName)
-    const shared = new Set<string>()
-    addDirList(shared, group.vars, 'lab_shared_dirs', groupName)
+    const shared = sharedDirsOf(group.vars, groupName)
     if (shared.size > 0) sharedOf.set(groupName, shared)
     if (isMap(group.vars) && group.vars.lab_system_calls !== undefined) {
       const calls = group.vars.lab_system_calls
@@ -188,7 +209,7 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
       if (!isMap(group.hosts)) throw new LabError(`${path}: ${groupName}.hosts must be a mapping of host names`)
       for (const [hostName, hvars] of Object.entries(group.hosts)) {
         if (!NAME_RE.test(hostName)) throw new LabError(`${path}: lab host name '${hostName}' must be 1-15 lower-case letters, digits or '-', starting with a letter`)
-        const h = hosts.get(hostName) ?? { groups: new Set<string>(), dataDirs: new Set<string>(), shared: new Map<string, string>(), calls: new Set<string>() }
+        const h = hosts.get(hostName) ?? { groups: new Set<string>(), dataDirs: new Set<string>(), shared: new Map<string, { group: string; share: string }>(), calls: new Set<string>() }
         hosts.set(hostName, h)
         for (const g of chain) h.groups.add(g)
         for (const d of groupDirs) h.dataDirs.add(d)
@@ -228,10 +249,10 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
     for (const [group, calls] of callsOf) if (group === 'all' || h.groups.has(group)) for (const c of calls) h.calls.add(c)
     for (const [group, dirs] of sharedOf) {
       if (group !== 'all' && !h.groups.has(group)) continue
-      for (const d of dirs) {
+      for (const [d, share] of dirs) {
         const other = h.shared.get(d)
-        if (other !== undefined && other !== group) throw new LabError(`${path}: host ${hostName}: ${d} is shared by both group ${other} and group ${group}`)
-        h.shared.set(d, group)
+        if (other !== undefined && other.share !== share) throw new LabError(`${path}: host ${hostName}: ${d} is shared by both group ${other.group} and group ${group}`, { hint: 'give both the same share name: { path, share }' })
+        h.shared.set(d, other ?? { group, share })
       }
     }
     for (const g of ['all', ...h.groups]) addDirs(h.dataDirs, varsFile('group_vars', g), `group_vars/${g}`)
@@ -257,7 +278,7 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
     const clash = seen.get(h.address)
     if (clash) throw new LabError(`${path}: host ${hostName}: address ${h.address} is already used by ${clash}`)
     seen.set(h.address, `host ${hostName}`)
-    const sharedDirs = [...h.shared].map(([p, group]) => ({ path: p, group })).sort((a, b) => a.path.localeCompare(b.path))
+    const sharedDirs = [...h.shared].map(([p, { group, share }]) => ({ path: p, group, share })).sort((a, b) => a.path.localeCompare(b.path))
     const both = sharedDirs.find((d) => h.dataDirs.has(d.path))
     if (both) throw new LabError(`${path}: host ${hostName}: ${both.path} is in both lab_data_dirs and lab_shared_dirs`)
     out.push({ name: hostName, address: h.address, groups: [...h.groups].sort(), dataDirs: [...h.dataDirs].sort(), sharedDirs, systemCalls: [...h.calls].sort() })

@@ -1,10 +1,21 @@
 // The two backends' configuration, rendered from the same exports: the kernel
 // server's exports(5) file (berth's own, under /etc/exports.d/) and
-// nfs-ganesha's ganesha.conf (NFSv4 only, FSAL VFS, no grace period).
+// nfs-ganesha's ganesha.conf (NFSv4 only, FSAL VFS, no grace period) with its
+// EXPORT blocks in a file of their own: a change there needs only a reload
+// (SIGHUP re-reads EXPORT blocks), a change of the rest needs a restart.
+import { createHash } from 'node:crypto'
 import type { NfsExport } from './options.ts'
 
 export const KERNEL_EXPORTS_FILE = '/etc/exports.d/berth.exports'
 export const GANESHA_CONF = '/etc/ganesha/ganesha.conf'
+export const GANESHA_EXPORTS = '/etc/ganesha/berth-exports.conf'
+
+/**
+ * ganesha's Export_Id, from the path: a Path cannot change under an Export_Id
+ * on reload, so ids must not follow the list's order (removing the first export
+ * would move every other path to another id). 1-65535; 0 is the pseudo root.
+ */
+export const exportId = (path: string): number => (parseInt(createHash('sha256').update(path).digest('hex').slice(0, 8), 16) % 65535) + 1
 
 const HEADER = (what: string): string =>
   `# Managed by berth (nfs-server): ${what}. A hand edit is drift:\n# \`--check --detect-drift\` reports it and the next run puts it back.\n`
@@ -25,18 +36,16 @@ function squashOf(e: NfsExport): string {
 }
 
 /**
- * ganesha.conf for NFSv4 only: no NLM, no RQUOTA, no UDP, and Graceless (else a
- * 90 s grace period blocks every OPEN after a start). One EXPORT block per
- * export, numbered in order (a Path never changes under an Export_Id: a new path
- * is a new block).
+ * ganesha's EXPORT blocks, one per export, its id from its path. Access only for
+ * the listed clients, NFSv4 over TCP, AUTH_SYS.
  */
-export function renderGaneshaConf(exports: readonly NfsExport[]): string {
-  const blocks = exports.map((e, i) => {
+export function renderGaneshaExports(exports: readonly NfsExport[]): string {
+  const blocks = exports.map((e) => {
     const anonUid = numberOption(e, 'anonuid')
     const anonGid = numberOption(e, 'anongid')
     const lines = [
       `EXPORT {`,
-      `    Export_Id = ${i + 1};`,
+      `    Export_Id = ${exportId(e.path)};`,
       `    Path = "${e.path}";`,
       `    Pseudo = "${e.pseudo ?? e.path}";`,
       `    Protocols = 4;`,
@@ -52,6 +61,8 @@ export function renderGaneshaConf(exports: readonly NfsExport[]): string {
       `    PrivilegedPort = ${e.options.includes('insecure') ? 'false' : 'true'};`,
       `    CLIENT {`,
       `        Clients = ${e.clients.join(', ')};`,
+      // Without it ganesha logs that the CLIENT block names a protocol (3) the server does not run.
+      `        Protocols = 4;`,
       `        Access_Type = ${e.options.includes('ro') ? 'RO' : 'RW'};`,
       `    }`,
       `    FSAL {`,
@@ -61,10 +72,18 @@ export function renderGaneshaConf(exports: readonly NfsExport[]): string {
     ]
     return lines.join('\n') + '\n'
   })
+  return [HEADER('nfs-ganesha\'s exports, included by ganesha.conf'), ...blocks].join('\n')
+}
+
+/**
+ * ganesha.conf: NFSv4 only (no NLM, no RQUOTA, no UDP), Graceless (else a 90 s
+ * grace period blocks every OPEN after a start), and the exports file included.
+ */
+export function renderGaneshaCore(): string {
   return [
     HEADER('nfs-ganesha, NFSv4 only'),
     'NFS_CORE_PARAM {\n    Protocols = 4;\n    Enable_NLM = false;\n    Enable_RQUOTA = false;\n    Enable_UDP = false;\n}\n',
     'NFSv4 {\n    Graceless = true;\n}\n',
-    ...blocks,
+    `%include "${GANESHA_EXPORTS}"\n`,
   ].join('\n')
 }

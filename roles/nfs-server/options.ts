@@ -3,6 +3,7 @@
 // for Harbor (its registry writes as uid/gid 10000): owned by 10000:10000 and
 // every client user squashed to 10000 (exports(5) all_squash, anonuid,
 // anongid). Facts: ../shared/docs/keepalived-nfs.md, "NFS server".
+import { exportId } from './exports.ts'
 
 /** 'kernel': nfs-kernel-server and /etc/exports.d; 'ganesha': nfs-ganesha (NFSv4, FSAL VFS) for hosts whose kernel has no nfsd; 'auto': the kernel server where the kernel has nfsd. */
 export type NfsBackend = 'auto' | 'kernel' | 'ganesha'
@@ -53,12 +54,17 @@ export function checkNfsOptions(o: NfsServerOptions, fail: Fail): void {
   if (!['auto', 'kernel', 'ganesha'].includes(o.backend)) fail('backend', `must be 'auto', 'kernel' or 'ganesha', got ${JSON.stringify(o.backend)}`)
   if (!Array.isArray(o.exports) || o.exports.length === 0) fail('exports', 'must list at least one export: { path, clients }')
   const paths = new Set<string>()
+  const ids = new Map<number, string>()
+  const pseudos = new Set<string>()
   o.exports.forEach((input, i) => {
     const at = `exports[${i}]`
     const e = exportOf(input)
     if (typeof e.path !== 'string' || !/^\/[^\s"]*$/.test(e.path) || e.path === '/' || e.path.includes('..')) fail(at, `path must be an absolute directory without spaces, quotes or '..', got ${JSON.stringify(e.path)}`)
     if (paths.has(e.path)) fail(at, `${e.path} is exported twice`)
     paths.add(e.path)
+    const clash = ids.get(exportId(e.path))
+    if (clash !== undefined) fail(at, `${e.path} and ${clash} get the same ganesha Export_Id (${exportId(e.path)}, from their paths)`, 'export a directory of a different name')
+    ids.set(exportId(e.path), e.path)
     if (!Array.isArray(e.clients) || e.clients.length === 0) fail(at, 'clients must list who may mount it (an address, a network such as 10.77.0.0/24, or *)')
     for (const c of e.clients) if (typeof c !== 'string' || !CLIENT.test(c)) fail(at, `client ${JSON.stringify(c)} is not an address, a network, a host name or *`)
     for (const opt of e.options) if (!KNOWN_OPTIONS.test(opt)) fail(at, `option ${JSON.stringify(opt)} is not one berth carries to both backends`, `known: rw, ro, sync, async, (no_)subtree_check, (in)secure, root_squash, no_root_squash, all_squash, anonuid=N, anongid=N, fsid=N`)
@@ -69,6 +75,9 @@ export function checkNfsOptions(o: NfsServerOptions, fail: Fail): void {
       fail(at, 'all_squash needs anonuid= and anongid= (Harbor: 10000): the default anonymous user is nobody, which cannot write Harbor\'s files')
     if (!/^[0-7]{3,4}$/.test(e.mode)) fail(at, `mode must be octal such as '0770', got ${JSON.stringify(e.mode)}`)
     if (e.pseudo !== undefined && !/^\/[^\s"]*$/.test(e.pseudo)) fail(at, `pseudo must be an absolute NFSv4 path, got ${JSON.stringify(e.pseudo)}`)
+    const pseudo = e.pseudo ?? e.path
+    if (pseudos.has(pseudo)) fail(at, `two exports have the NFSv4 path ${pseudo}`)
+    pseudos.add(pseudo)
   })
 }
 

@@ -106,7 +106,7 @@ export class RunbookReporter implements Reporter {
         for (const t of tasks) {
           n++
           const title = `${n}. ${t.handler ? 'handler: ' : ''}${t.task}`
-          if (t.status === 'skipped') body.push(`${title}: skipped (its condition is false)`, '')
+          if (t.status === 'skipped') body.push(`${title}: skipped (${t.summary ?? 'its condition is false'})`, '')
           else if (t.unseen) body.push(`${title}: **not planned yet**: ${t.summary ?? 'its state could not be seen'}; write the runbook again once the steps above have run`, '')
           else if (t.status === 'unreachable') body.push(`${title}: the host was unreachable; the run stopped here`, '')
           else if (!t.operations) body.push(t.status === 'ok' ? `${title}: nothing to do` : `${title}: **cannot be run by hand**: this step records no operations (it ran as code)`, '')

@@ -100,7 +100,7 @@ export class TextReporter implements Reporter {
         out = c.yellow(`changed: [${e.host}]${e.summary ? ` => ${e.summary}` : ''}`) + retried + timing + '\n'
         break
       case 'skipped':
-        out = c.cyan(`skipping: [${e.host}]`) + '\n'
+        out = c.cyan(`skipping: [${e.host}]${e.summary && e.summary !== 'condition is false' ? ` => ${e.summary}` : ''}`) + '\n'
         break
       case 'failed':
         out = c.red(`fatal: [${e.host}]: FAILED! => ${indent(e.error ?? 'failed', '  ').trimStart()}`) + retried + '\n'

@@ -36,6 +36,11 @@ export interface Plan {
    * made; it is reported as a change whose operations are not known yet.
    */
   unseen?: boolean | undefined
+  /**
+   * The facts say the task does not apply to this host (Ansible's `when:` on a
+   * gathered fact, see whenFact): reported as skipped, the summary says why.
+   */
+  skipped?: boolean | undefined
 }
 
 /** What an apply (or a command) produced, for later code in the playbook. */

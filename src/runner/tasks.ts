@@ -117,6 +117,7 @@ export async function runTask(state: HostState, task: Task, opts: StepOptions): 
       lastPlan = undefined
       const plan = await planTask(state, task, opts.ahead, opts.check)
       lastPlan = plan
+      if (plan.skipped) return result('skipped', { plan, attempts: attempt })
       if (!plan.changed) return result('ok', { plan, attempts: attempt })
       if (task.options.readOnly) {
         const output = await applyPlan(host, task, plan)

@@ -75,10 +75,23 @@ unit('lab config errors name the problem', () => {
   assert.match(networkFile(ok, ok.hosts[0] as never), /Address=10\.79\.0\.5\/24/)
   // A group's shared directory: one machine directory bound into each of its hosts.
   const shared = loadLabConfig(labYaml(header() + '  children:\n    g:\n      vars: { lab_shared_dirs: [/data/] }\n      hosts:\n        a1: { ansible_host: 10.79.0.5 }\n        a2: { ansible_host: 10.79.0.6 }\n    h:\n      hosts:\n        a3: { ansible_host: 10.79.0.7 }\n'))
-  assert.equal(shared.hosts.map((h) => h.sharedDirs), [[{ path: '/data', group: 'g' }], [{ path: '/data', group: 'g' }], []])
+  assert.equal(shared.hosts.map((h) => h.sharedDirs), [[{ path: '/data', group: 'g', share: 'g/data' }], [{ path: '/data', group: 'g', share: 'g/data' }], []])
   const [a1, a2] = shared.hosts.map((h) => nspawnArgs(shared, h, { root: '/img' } as never).filter((a) => a.startsWith('--bind=')))
   assert.equal(a1, a2)
   assert.equal(a1, ['--bind=/var/lib/berth-lab/unit/hosts/.shared/g/data:/data'])
+  // A named share: one machine directory at different paths in different groups (an NFS export and its clients' mount point).
+  const named = loadLabConfig(
+    labYaml(header() + '  children:\n    s:\n      vars: { lab_shared_dirs: [{ path: /srv/nfs/harbor, share: harbor-data }] }\n      hosts:\n        a1: { ansible_host: 10.79.0.5 }\n    c:\n      vars: { lab_shared_dirs: [{ path: /data, share: harbor-data }] }\n      hosts:\n        a2: { ansible_host: 10.79.0.6 }\n'),
+  )
+  assert.equal(named.hosts.map((h) => nspawnArgs(named, h, { root: '/img' } as never).filter((a) => a.startsWith('--bind='))), [
+    ['--bind=/var/lib/berth-lab/unit/hosts/.shared/harbor-data:/srv/nfs/harbor'],
+    ['--bind=/var/lib/berth-lab/unit/hosts/.shared/harbor-data:/data'],
+  ])
+  bad(header() + '  children:\n    g:\n      vars: { lab_shared_dirs: [{ path: /data, share: ../x }] }\n      hosts:\n        a1: { ansible_host: 10.79.0.5 }\n', /lab_shared_dirs must be a list of absolute paths/)
+  bad(
+    header() + '  children:\n    g:\n      vars: { lab_shared_dirs: [/data] }\n      hosts:\n        a1: { ansible_host: 10.79.0.5 }\n    h:\n      vars: { lab_shared_dirs: [/data] }\n      hosts:\n        a1:\n',
+    /\/data is shared by both group g and group h/,
+  )
   // A group's extra system calls reach only its hosts' nspawn filter.
   const calls = loadLabConfig(labYaml(header() + '  children:\n    g:\n      vars: { lab_system_calls: [open_by_handle_at] }\n      hosts:\n        a1: { ansible_host: 10.79.0.5 }\n    h:\n      hosts:\n        a2: { ansible_host: 10.79.0.6 }\n'))
   assert.equal(calls.hosts.map((h) => nspawnArgs(calls, h, { root: '/img' } as never).find((a) => a.startsWith('--system-call-filter='))), ['--system-call-filter=@keyring bpf open_by_handle_at', '--system-call-filter=@keyring bpf'])
