@@ -10,6 +10,7 @@ import { dockerEngineTasks } from '../docker/engine.ts'
 import { renderHarborYml, TLS_DIR, tlsPaths } from './harbor-yml.ts'
 import { installerImages, unpackInstaller } from './installer.ts'
 import { checkHarborOptions, HARBOR_NODE_DEFAULTS, type Fail, type HarborNodeOptions } from './options.ts'
+import { nfsStorageTasks } from './nfs-storage.ts'
 import { dataVolumeMounted, databaseIsPrimary, markerDir, pgpassLine, storageShared } from './preflight.ts'
 import { harborHealthy, harborUp, pinSecrets, prepare } from './start.ts'
 
@@ -21,11 +22,12 @@ export { SUPPORTED_HARBOR_VERSIONS } from './versions.ts'
 export const releaseDir = (o: Pick<HarborNodeOptions, 'installRoot' | 'version'>): string => `${o.installRoot}/v${o.version}`
 
 /** The packages a node needs, for a playbook that installs every tier's packages in one play first (the role has them too). */
-export function harborNodePackages(o: Pick<HarborNodeOptions, 'docker'>): Task[] {
+export function harborNodePackages(o: Pick<HarborNodeOptions, 'docker' | 'storage'>): Task[] {
   return [
     ...dockerEngineTasks(o.docker),
     // psql asks the database whether it is a primary; curl asks Harbor whether it is healthy.
     apt({ packages: ['postgresql-client', 'curl'] }).named('psql and curl for the checks'),
+    ...(o.storage.kind === 'nfs' ? [apt({ packages: ['nfs-common'] }).named('NFS client (nfs-common)')] : []),
   ]
 }
 
@@ -58,6 +60,7 @@ export const harborNode = defineRole<HarborNodeOptions, typeof HARBOR_NODE_DEFAU
       databaseIsPrimary(o.database, pgpass),
     ]
     if (o.storage.kind === 'mounted') tasks.push(dataVolumeMounted(dv))
+    else tasks.push(...nfsStorageTasks(dv, o.storage))
     if (o.group && o.group.nodes.length > 1) {
       tasks.push(
         file({ path: markerDir(dv), state: 'directory', mode: '0755' }).named('storage marker directory'),

@@ -38,8 +38,20 @@ export interface HarborRedis {
   cacheLayerDbIndex?: number
 }
 
-/** What the data volume lives on: an NFS export the role mounts, or a path the platform already mounted (a shared disk, the lab's bound directory). */
+/**
+ * What the data volume lives on: an NFS export the role mounts (NFSv4; `options`
+ * replaces the mount options, default NFS_MOUNT_OPTIONS), or a path the platform
+ * already mounted (a shared disk, the lab's bound directory).
+ */
 export type HarborStorage = { kind: 'nfs'; server: string; export: string; options?: string } | { kind: 'mounted' }
+
+/**
+ * nfs(5): hard (soft can corrupt data silently), TCP with its 60 s timeout and 2
+ * retransmissions, no atime writes; _netdev waits for the network at boot and
+ * nofail lets the boot go on without it: Docker does not, as its unit requires
+ * the mount (RequiresMountsFor), so no container starts on an empty mount point.
+ */
+export const NFS_MOUNT_OPTIONS = 'rw,hard,proto=tcp,timeo=600,retrans=2,noatime,_netdev,nofail'
 
 /**
  * The secrets every node of one Harbor must share (prepare makes new random
@@ -175,9 +187,13 @@ export function checkHarborOptions(o: HarborNodeOptions, fail: Fail): void {
   if (!s || (s.kind !== 'nfs' && s.kind !== 'mounted')) fail('storage', `must be { kind: 'nfs', server, export } or { kind: 'mounted' }, got ${JSON.stringify(s)}`)
   if (s.kind === 'nfs') {
     if (typeof s.server !== 'string' || !/^[A-Za-z0-9.:-]+$/.test(s.server)) fail('storage', `server must be a host name or address, got ${JSON.stringify(s.server)}`)
-    if (typeof s.export !== 'string' || !s.export.startsWith('/')) fail('storage', `export must be the exported path, got ${JSON.stringify(s.export)}`)
-    // The option's shape is fixed here; mounting the export comes with the shared-NFS variant.
-    fail('storage', "kind 'nfs' is not built yet: mount the export at dataVolume yourself and give { kind: 'mounted' }")
+    if (typeof s.export !== 'string' || !/^\/[^\s#]*$/.test(s.export)) fail('storage', `export must be the exported path (absolute, no spaces), got ${JSON.stringify(s.export)}`)
+    if (s.options !== undefined) {
+      if (typeof s.options !== 'string' || !/^[A-Za-z0-9_=.,-]+$/.test(s.options)) fail('storage', `options must be comma-separated mount options, got ${JSON.stringify(s.options)}`)
+      const opts = s.options.split(',')
+      if (opts.includes('soft')) fail('storage', "options say soft: a soft mount returns errors mid-write when the server is slow, and the registry's files can be left half-written", 'use hard (the default)')
+      if (opts.some((x) => /^(nfs)?vers=[23]/.test(x))) fail('storage', 'options ask for NFSv2/3: berth mounts NFSv4 (nfs4), which locks in-protocol')
+    }
   }
 
   const k = o.secrets
