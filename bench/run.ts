@@ -4,7 +4,7 @@
 // key and strict host key checking. It brings up its own lab (25 hosts, lab
 // `bench`), installs ansible-core when missing, and leaves nothing behind.
 //
-// Then the seed-001 stack on the lab's own five hosts (bench/seed001.ts).
+// Then each seed's whole stack on the lab's own hosts (bench/seed-stack.ts).
 //
 // Not a test: nothing here is asserted on time. It fails only when a tool fails
 // or the tools' results differ. Figures are ratios measured in this one run.
@@ -31,7 +31,7 @@ import { benchHostName, SIZES, writeBenchInventory } from './bench-lab.ts'
 import { compareTrees } from './compare-trees.ts'
 import { checkRun, median, timedRun, type Expect, type RunResult } from './timed-run.ts'
 import { benchTasks, workloadPaths } from './workload.ts'
-import { benchSeed001 } from './seed001.ts'
+import { benchSeedStacks } from './seed-stack.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const FORKS = Math.max(...SIZES)
@@ -258,10 +258,10 @@ try {
     growth.set(n, { berth: b, ansible: a })
   }
 
-  // The seed-001 stack on the lab's own five hosts; the bench's 25 go down first (idle hosts share the cores).
+  // The seeds' stacks on the lab's own hosts; the bench's 25 go down first (idle hosts share the cores).
   cleanupSshMasters()
   await lab.down()
-  const seed001 = await benchSeed001(log)
+  const seeds = await benchSeedStacks(log)
 
   const b3 = at3.get(berth) as { first: number; noop: number; check: number }
   const p3 = at3.get(ansiblePipelining) as { first: number; noop: number; check: number }
@@ -328,7 +328,7 @@ try {
     '',
     `Headline: berth's no-op run at 3 hosts is ${(p3.noop / b3.noop).toFixed(1)}× faster than ansible-playbook with pipelining (${s(b3.noop)} s against ${s(p3.noop)} s).`,
     '',
-    ...seed001,
+    ...seeds,
   ].join('\n')
   log(`\n${report}`)
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })

@@ -2,6 +2,7 @@
 // `npm run runbooks` writes a runbook for each. It grows as roles arrive.
 export const DEMO_PLAYBOOKS: readonly (readonly [string, ...string[]])[] = [
   ['playbooks/hello.ts'],
-  // The lab inventory names its vault password file (lab-only, committed on purpose).
-  ['playbooks/ha-pg-replicated.ts'],
+  // The headline: seed 000 whole. The lab inventory names its vault password file (lab-only, committed on purpose).
+  // (playbooks/ha-pg-replicated.ts, seed 001, builds another Harbor on the same hosts: run it on its own.)
+  ['playbooks/ha-shared-nfs.ts'],
 ]

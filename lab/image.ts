@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { REPO_PATH_IN_IMAGE, REPO_SOURCE_LINE, downloadPackages, runInRoot, writeRepoIndex } from './apt-repo.ts'
 import { HOST_TOOLS, IMAGE_TOOLS, LabError, requireTools } from './errors.ts'
 import { STATE_ROOT } from './lab-config.ts'
-import { CONTAINER_ROOT_RECIPE, buildContainerLayer } from './container-root.ts'
+import { CONTAINER_ROOT_RECIPE, buildContainerLayers } from './container-root.ts'
 import { debianMirror } from './mirror.ts'
 import { allProcesses, mountsMention, run, signal, waitGone } from './proc.ts'
 import { Progress, type Step } from './progress.ts'
@@ -73,9 +73,12 @@ export interface ImageInfo {
   repoMegabytes: number
   /** The lab's container images' shared Debian layer (a tar). */
   containerLayer: string
+  /** The database stand-ins' layer (MariaDB, PostgreSQL): a root of its own, as big as the other. */
+  databaseLayer: string
 }
 
 const CONTAINER_LAYER = 'container-layer.tar'
+const DATABASE_LAYER = 'database-layer.tar'
 
 export const imageDir = (hash: string = recipeHash()): string => join(CACHE_ROOT, `image-${hash}`)
 
@@ -284,11 +287,13 @@ export async function buildImage(opts: ImageOptions = {}): Promise<ImageInfo> {
       await runInRoot(root, ['apt-get', 'clean'], { offline: true })
     })
 
-    await stage(`container layer: ${RECIPE.containerRoot.packages.length} packages for the lab's stand-in images`, async () => {
+    await stage(`container layers: ${RECIPE.containerRoot.packages.length} + ${RECIPE.containerRoot.databasePackages.length} packages for the lab's stand-in images`, async () => {
       const containerRoot = join(tmp, 'container-root')
-      await buildContainerLayer(containerRoot, join(tmp, CONTAINER_LAYER), mirror, RECIPE.suite)
+      const databaseRoot = join(tmp, 'database-root')
+      await buildContainerLayers(containerRoot, join(tmp, CONTAINER_LAYER), databaseRoot, join(tmp, DATABASE_LAYER), mirror, RECIPE.suite)
       await removeTree(containerRoot)
-    }, () => `${Math.round(statSync(join(tmp, CONTAINER_LAYER)).size / 1e6)} MB`)
+      await removeTree(databaseRoot)
+    }, () => `${Math.round(statSync(join(tmp, CONTAINER_LAYER)).size / 1e6)} + ${Math.round(statSync(join(tmp, DATABASE_LAYER)).size / 1e6)} MB`)
 
     // debootstrap and systemctl wrote the build's own host name and resolver; undo.
     writeFileSync(join(root, 'etc/resolv.conf'), '# lab hosts have no DNS; lab host names are in /etc/hosts\n')
@@ -301,6 +306,7 @@ export async function buildImage(opts: ImageOptions = {}): Promise<ImageInfo> {
       repoPackages: index.packages,
       repoMegabytes: Math.round(duSizeBytes(join(root, REPO_PATH_IN_IMAGE.slice(1))) / 1e5) / 10,
       containerLayer: join(finalDir, CONTAINER_LAYER),
+      databaseLayer: join(finalDir, DATABASE_LAYER),
     }
     writeFileSync(join(tmp, 'image.json'), JSON.stringify({ ...info, recipe: RECIPE }, null, 2) + '\n')
     if (existsSync(finalDir)) {

@@ -8,16 +8,20 @@
 // `harbor_token_certificate`, and from the vault harbor_admin_password,
 // harbor_csrf_key, harbor_core_secret, harbor_jobservice_secret,
 // harbor_scanner_prefix, harbor_secret_key, harbor_token_private_key. The
-// database password is the primary's pg_harbor_password, Redis's password the
-// redis host's redis_password.
+// database password is the primary's pg_harbor_password (or the backend's own
+// variable), Redis's password the redis host's redis_password.
 import { readFileSync } from 'node:fs'
 import { ConfigError, type Host, type Playbook, type Task } from '../../src/index.ts'
 import { ALLOW_DISAGREEMENT_VAR, harborNode, harborNodePackages, requireAgreement, type HarborNodeOptions } from '../../roles/harbor-node/index.ts'
 import type { RedisEndpoint } from './redis.ts'
 
 export interface HarborBackends {
-  /** The PostgreSQL primary (inventory name and address). */
-  database: { name: string; address: string }
+  /**
+   * The database: the PostgreSQL primary, or the database beside Redis. Its host
+   * holds the password in `passwordVar` (default pg_harbor_password); `user`,
+   * `port` and `engine`, when given, are the backend's and win over harbor.database.
+   */
+  database: { name: string; address: string; port?: number; user?: string; engine?: 'postgres' | 'mysql'; passwordVar?: string }
   redis: RedisEndpoint[]
 }
 
@@ -62,7 +66,14 @@ export function harborTier(pb: Playbook, backends: HarborBackends): { packages: 
     return {
       ...(v as HarborNodeOptions),
       adminPassword: h.need('harbor_admin_password', 'harbor-node'),
-      database: { ...(v.database as HarborNodeOptions['database']), host: v.database?.host ?? backends.database.address, password: primary.need('pg_harbor_password', 'harbor-node') },
+      database: {
+        ...(v.database as HarborNodeOptions['database']),
+        host: v.database?.host ?? backends.database.address,
+        ...(backends.database.port !== undefined ? { port: backends.database.port } : {}),
+        ...(backends.database.user !== undefined ? { user: backends.database.user } : {}),
+        ...(backends.database.engine !== undefined ? { engine: backends.database.engine } : {}),
+        password: primary.need(backends.database.passwordVar ?? 'pg_harbor_password', 'harbor-node'),
+      },
       redis: { ...(v.redis as HarborNodeOptions['redis']), host: v.redis?.host ?? redis.address, port: v.redis?.port ?? redis.port, password: redisHost.need('redis_password', 'harbor-node') },
       secrets: {
         csrfKey: h.need('harbor_csrf_key', 'harbor-node'),

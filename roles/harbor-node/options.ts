@@ -8,6 +8,12 @@ import { DOCKER_ENGINE_DEFAULTS, type DockerEngineOptions } from '../docker/engi
 type SecretText = string | Secret
 
 export interface HarborDatabase {
+  /**
+   * What the server is: Harbor 1.6 and later store their data only in
+   * PostgreSQL, so 'mysql' (seed 000's database, Harbor 1.5 and older) is
+   * refused by name. Default 'postgres'.
+   */
+  engine?: 'postgres' | 'mysql'
   host: string
   port: number
   /** Harbor's database (`registry` in the field runbook). */
@@ -139,6 +145,9 @@ export function checkHarborOptions(o: HarborNodeOptions, fail: Fail): void {
 
   const d = o.database
   if (!d || typeof d !== 'object') fail('database', 'must be { host, port, name, user, password, sslMode, maxIdleConns, maxOpenConns }')
+  if (d.engine === 'mysql')
+    fail('database', `is MySQL: Harbor 1.6 and later store their data only in PostgreSQL, and this is Harbor ${o.version} (harbor.cfg on MySQL was Harbor 1.5 and older, out of support upstream since 2019)`, 'run the database with engine postgres; a MySQL dump of an old Harbor is for its own migration path, not for Harbor 2.x to read')
+  if (d.engine !== undefined && d.engine !== 'postgres') fail('database', `engine must be 'postgres' (or 'mysql', which is refused), got ${JSON.stringify(d.engine)}`)
   if (typeof d.host !== 'string' || d.host === '') fail('database', 'needs host: the PostgreSQL primary')
   if (!isPort(d.port)) fail('database', `port must be from 1 to 65535, got ${JSON.stringify(d.port)}`)
   for (const k of ['name', 'user'] as const) if (typeof d[k] !== 'string' || !/^[a-z_][a-z0-9_]*$/.test(d[k])) fail('database', `${k} must be a lower-case PostgreSQL name, got ${JSON.stringify(d[k])}`)

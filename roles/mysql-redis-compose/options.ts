@@ -1,9 +1,8 @@
 // mysql-redis-compose's options: the backing services of a Harbor group run as
 // one compose project with host networking, as field runbook seed 000 runs
-// MySQL and Redis on its storage node. This issue builds the Redis half; the
-// database half (MySQL as the seed runs it, PostgreSQL for Harbor 1.6 and
-// later, a dump imported once) has its option shape here and is refused by
-// name until it is built.
+// MySQL and Redis on its storage node: Redis, and a database (MySQL as the seed
+// runs it, or PostgreSQL, which Harbor 1.6 and later need), with a dump
+// imported once.
 import { reveal, Secret } from '../../src/index.ts'
 import { DOCKER_ENGINE_DEFAULTS, type DockerEngineOptions } from '../docker/engine.ts'
 
@@ -27,19 +26,39 @@ export interface ComposeRedisOptions {
   uid: number
 }
 
-/** The database half (next issue): its shape, fixed now so playbooks are written once. */
+export type DatabaseEngine = 'mysql' | 'postgres'
+
 export interface ComposeDatabaseOptions {
-  engine: 'mysql' | 'postgres'
+  /** 'mysql' as seed 000 runs it (Harbor 1.5 and older only); 'postgres' for Harbor 1.6 and later. */
+  engine: DatabaseEngine
+  /** repository:tag: `mysql:5.7` in the seed, `postgres:15` say, from your registry. */
   image: string
+  /** A `docker save` archive of `image` on the controller, loaded where no registry is reachable. */
   imageArchive?: string
+  /** On the host, the server's data directory (the seed: /mysql57/data), mounted at the image's own. */
   dataDir: string
+  /** The server listens here (host networking). */
   port: number
+  /**
+   * The superuser's password (root, or postgres), from the vault. It reaches the
+   * container through an env file of mode 0600, never a command line; the image
+   * reads it only when it initialises an empty data directory.
+   */
   rootPassword: SecretText
   /** MySQL: `--character-set-server` (the seed: utf8). */
   characterSet?: string
-  /** A dump on the controller, imported once into a database that does not exist yet. */
+  /** PostgreSQL: databases created when missing, owned by postgres (Harbor's `registry`). */
+  databases: string[]
+  /**
+   * A dump on the controller, imported once into `database` when that database
+   * does not exist yet (MySQL: `mysqldump --databases registry`; PostgreSQL:
+   * pg_dump's plain or custom format, into a database with no tables yet).
+   */
   restore?: { database: string; file: string }
 }
+
+/** What a playbook gives for the database: the engine, image and password, and any default it changes. */
+export type DatabaseInput = Pick<ComposeDatabaseOptions, 'engine' | 'image' | 'rootPassword'> & Partial<Omit<ComposeDatabaseOptions, 'engine' | 'image' | 'rootPassword'>>
 
 /** What a playbook gives for Redis: the image and the password, and any default it changes. */
 export type RedisInput = Pick<ComposeRedisOptions, 'image' | 'password'> & Partial<Omit<ComposeRedisOptions, 'image' | 'password'>>
@@ -51,7 +70,7 @@ export interface MysqlRedisComposeOptions {
   projectName: string
   docker: DockerEngineOptions
   redis?: RedisInput
-  database?: ComposeDatabaseOptions
+  database?: DatabaseInput
 }
 
 export const REDIS_DEFAULTS: Omit<ComposeRedisOptions, 'image' | 'password'> = {
@@ -60,6 +79,11 @@ export const REDIS_DEFAULTS: Omit<ComposeRedisOptions, 'image' | 'password'> = {
   dataDir: '/data/redis',
   persistence: 'aof',
   uid: 999,
+}
+
+export const DATABASE_DEFAULTS: Record<DatabaseEngine, Omit<ComposeDatabaseOptions, 'engine' | 'image' | 'rootPassword'>> = {
+  mysql: { dataDir: '/data/mysql', port: 3306, characterSet: 'utf8', databases: [] },
+  postgres: { dataDir: '/data/postgresql', port: 5432, databases: ['registry'] },
 }
 
 export const MYSQL_REDIS_COMPOSE_DEFAULTS = {
@@ -80,14 +104,51 @@ export function redisOf(input: RedisInput): ComposeRedisOptions {
   return merged
 }
 
+/** The database's options with its engine's defaults; `-e database.port=3307` gives text, taken as the number it spells. */
+export function databaseOf(input: DatabaseInput): ComposeDatabaseOptions {
+  const defaults = DATABASE_DEFAULTS[input.engine] ?? DATABASE_DEFAULTS.postgres
+  const merged = { ...defaults, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as ComposeDatabaseOptions
+  if (typeof merged.port === 'string' && /^\d+$/.test(merged.port)) merged.port = Number(merged.port)
+  return merged
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+function checkDatabase(input: DatabaseInput, fail: Fail): void {
+  if (input === null || typeof input !== 'object') fail('database', 'must be { engine, image, rootPassword, … }')
+  if (input.engine !== 'mysql' && input.engine !== 'postgres') fail('database', `engine must be 'mysql' or 'postgres', got ${JSON.stringify(input.engine)}`)
+  const d = databaseOf(input)
+  if (typeof d.image !== 'string' || !IMAGE.test(d.image)) fail('database', `image must be an image reference such as ${d.engine === 'mysql' ? 'mysql:5.7' : 'postgres:15'}, got ${JSON.stringify(d.image)}`)
+  if (d.imageArchive !== undefined && (typeof d.imageArchive !== 'string' || !d.imageArchive.startsWith('/'))) fail('database', `imageArchive must be an absolute path on this machine, got ${JSON.stringify(d.imageArchive)}`)
+  if (typeof d.rootPassword !== 'string' && !(d.rootPassword instanceof Secret)) fail('database', 'rootPassword is missing', 'keep it in a vault file')
+  const pw = reveal(d.rootPassword)
+  if (pw.length < 16) fail('database', `rootPassword must be at least 16 characters (it has ${pw.length})`, 'openssl rand -hex 24')
+  // An env file line holds it as is: no quoting, no interpolation, nothing a shell or compose would read otherwise.
+  if (/[^\x21-\x7e]/.test(pw) || /["'\\$#`]/.test(pw)) fail('database', 'rootPassword must be printable ASCII without spaces, quotes, backslashes, $, # or backquotes (an env file holds it as is)', 'openssl rand -hex 24')
+  if (typeof d.dataDir !== 'string' || !/^\/[^\s:]+$/.test(d.dataDir) || d.dataDir === '/') fail('database', `dataDir must be an absolute path (not /), got ${JSON.stringify(d.dataDir)}`)
+  if (!Number.isInteger(d.port) || d.port < 1 || d.port > 65535) fail('database', `port must be from 1 to 65535, got ${JSON.stringify(d.port)}`)
+  if (d.characterSet !== undefined && (d.engine !== 'mysql' || !/^[a-z0-9_]+$/.test(d.characterSet)))
+    fail('database', d.engine === 'mysql' ? `characterSet must be a character set name such as utf8, got ${JSON.stringify(d.characterSet)}` : 'characterSet is a MySQL option (PostgreSQL takes the encoding at initdb)')
+  if (!Array.isArray(d.databases) || d.databases.some((n) => typeof n !== 'string' || !NAME.test(n))) fail('database', `databases must be a list of database names, got ${JSON.stringify(d.databases)}`)
+  if (d.engine === 'mysql' && d.databases.length > 0) fail('database', 'databases is for PostgreSQL: with MySQL the seed\'s dump makes its database (restore)')
+  if (d.restore !== undefined) {
+    if (typeof d.restore !== 'object' || typeof d.restore.database !== 'string' || !NAME.test(d.restore.database)) fail('database', `restore.database must be a database name, got ${JSON.stringify(d.restore?.database)}`)
+    if (typeof d.restore.file !== 'string' || !d.restore.file.startsWith('/')) fail('database', `restore.file must be an absolute path on this machine, got ${JSON.stringify(d.restore.file)}`)
+  }
+}
+
 export function checkComposeOptions(o: MysqlRedisComposeOptions, fail: Fail): void {
   if (typeof o.projectDir !== 'string' || !/^\/[^\s]+$/.test(o.projectDir) || o.projectDir === '/') fail('projectDir', `must be an absolute path (not /), got ${JSON.stringify(o.projectDir)}`)
   if (typeof o.projectName !== 'string' || !/^[a-z0-9][a-z0-9_-]*$/.test(o.projectName)) fail('projectName', `must be lower-case letters, digits, _ or -, got ${JSON.stringify(o.projectName)}`)
   if (!o.docker || !['auto', 'distribution', 'docker-ce'].includes(o.docker.source)) fail('docker', `source must be 'auto', 'distribution' or 'docker-ce', got ${JSON.stringify(o.docker?.source)}`)
-  if (o.database !== undefined)
-    fail('database', 'the database half of mysql-redis-compose (MySQL as seed 000 runs it, PostgreSQL, a dump imported once) is not built yet', 'run the database with pg13-primary (playbooks/tiers/database.ts) until it is')
-  if (o.redis === undefined || o.redis === null || typeof o.redis !== 'object') fail('redis', 'is missing: the role runs Redis (and, later, the database); give at least one')
-  const r = redisOf(o.redis)
+  if (o.database !== undefined) checkDatabase(o.database, fail)
+  if (o.redis === undefined && o.database === undefined) fail('redis', 'is missing, and so is database: the role runs Redis, a database, or both; give at least one')
+  if (o.redis !== undefined) checkRedis(o.redis, fail)
+}
+
+function checkRedis(input: RedisInput, fail: Fail): void {
+  if (input === null || typeof input !== 'object') fail('redis', 'must be { image, password, … }')
+  const r = redisOf(input)
   if (typeof r.image !== 'string' || !IMAGE.test(r.image)) fail('redis', `image must be an image reference such as redis:7, got ${JSON.stringify(r.image)}`)
   if (r.imageArchive !== undefined && (typeof r.imageArchive !== 'string' || !r.imageArchive.startsWith('/'))) fail('redis', `imageArchive must be an absolute path on this machine, got ${JSON.stringify(r.imageArchive)}`)
   if (typeof r.password !== 'string' && !(r.password instanceof Secret)) fail('redis', 'password is missing', 'keep it in a vault file')

@@ -15,7 +15,7 @@ export const GANESHA_STATE = '/var/lib/berth/nfs-ganesha'
 const SCRIPT_TEXT = readFileSync(fileURLToPath(new URL('./files/berth-ganesha-apply', import.meta.url)), 'utf8')
 
 export interface GaneshaState {
-  /** `sha256sum ganesha.conf berth-exports.conf` as the last successful apply recorded it. */
+  /** Each file's inode and sha256 (`stat -c '%i %n'`, `sha256sum`) as the last successful apply recorded them. */
   applied: string | undefined
   /** The same, now. */
   current: string
@@ -41,7 +41,7 @@ export const ganeshaStateFact = fact(
   new ShellCommand(
     [
       `cat ${GANESHA_STATE}/applied 2>/dev/null; echo ${SEP}`,
-      `sha256sum ${GANESHA_CONF} ${GANESHA_EXPORTS} 2>/dev/null; echo ${SEP}`,
+      `stat -c '%i %n' ${GANESHA_CONF} ${GANESHA_EXPORTS} 2>/dev/null; sha256sum ${GANESHA_CONF} ${GANESHA_EXPORTS} 2>/dev/null; echo ${SEP}`,
       `systemctl is-active nfs-ganesha; echo ${SEP}`,
       `dbus-send --system --print-reply --dest=org.ganesha.nfsd /org/ganesha/nfsd/ExportMgr org.ganesha.nfsd.exportmgr.ShowExports 2>/dev/null | awk '/uint16/ { id = $2 } /string "/ && id != "" { p = $2; gsub(/"/, "", p); print id ":" p; id = "" }'`,
     ].join('; '),
@@ -49,8 +49,12 @@ export const ganeshaStateFact = fact(
   parseGaneshaState,
 )
 
-/** The line of `sha256sum` output for one file. */
-const lineFor = (sums: string | undefined, path: string): string | undefined => sums?.split('\n').find((l) => l.endsWith(`  ${path}`))
+/** What was recorded of one file: its inode and its checksum lines (a file written again has a new inode: berth writes by rename). */
+const linesFor = (record: string | undefined, path: string): string =>
+  (record ?? '')
+    .split('\n')
+    .filter((l) => l.endsWith(` ${path}`))
+    .join('\n')
 
 /** Pure: restart (not running, or ganesha.conf changed), reload (exports changed, or not all served), or nothing. */
 export function planGanesha(exports: readonly NfsExport[], s: GaneshaState): { changed: boolean; summary: string; mode?: 'restart' | 'reload'; wanted: string[] } {
@@ -58,8 +62,8 @@ export function planGanesha(exports: readonly NfsExport[], s: GaneshaState): { c
   const missing = wanted.filter((w) => !s.loaded.includes(w))
   const extra = s.loaded.filter((l) => !wanted.includes(l))
   if (!s.active) return { changed: true, mode: 'restart', summary: 'start nfs-ganesha and check what it serves', wanted }
-  if (lineFor(s.applied, GANESHA_CONF) !== lineFor(s.current, GANESHA_CONF)) return { changed: true, mode: 'restart', summary: `restart nfs-ganesha: ${GANESHA_CONF} is not the one it was last started with`, wanted }
-  if (s.applied !== s.current) return { changed: true, mode: 'reload', summary: `reload nfs-ganesha: ${GANESHA_EXPORTS} changed`, wanted }
+  if (!s.applied || linesFor(s.applied, GANESHA_CONF) !== linesFor(s.current, GANESHA_CONF)) return { changed: true, mode: 'restart', summary: `restart nfs-ganesha: ${GANESHA_CONF} is not the one it was last started with`, wanted }
+  if (s.applied !== s.current) return { changed: true, mode: 'reload', summary: `reload nfs-ganesha: ${GANESHA_EXPORTS} was written since it was last applied`, wanted }
   if (missing.length > 0 || extra.length > 0)
     return {
       changed: true,

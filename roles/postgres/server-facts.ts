@@ -57,7 +57,7 @@ export function serverStateFact(s: Server): Fact<ServerState> {
 
 export type TableCount = { database: 'absent' | 'unreachable' } | { database: 'present'; tables: number }
 
-const TABLES_SQL =
+export const TABLES_SQL =
   "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'"
 
 export function parseTableCount(output: ProbeOutput): TableCount {

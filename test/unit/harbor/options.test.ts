@@ -37,6 +37,7 @@ const rows: [string, (o: HarborNodeOptions) => void, RegExp][] = [
   ['installer that is no tgz', (o) => (o.installer.file = '/srv/harbor.zip'), /option 'installer' file must be the offline installer/],
   ['maxIdleConns 0, which prepare turns into 2', (o) => (o.database.maxIdleConns = 0), /option 'database' maxIdleConns cannot be 0: prepare replaces 0 by its default \(2\)/],
   ['a Redis password 2.6 would put into a URL unquoted', (o) => ((o.version = '2.6'), delete o.redis.harborDbIndex, delete o.redis.cacheLayerDbIndex, delete o.database.connMaxLifetime, delete o.database.connMaxIdleTime, (o.redis.password = 'redis/pass@1')), /option 'redis\.password' Harbor 2\.6 writes it into a URL unquoted/],
+  ['a MySQL database', (o) => (o.database = { ...o.database, engine: 'mysql' }), /option 'database' is MySQL: Harbor 1\.6 and later store their data only in PostgreSQL, and this is Harbor 2\.11/],
   ['a soft NFS mount', (o) => (o.storage = { kind: 'nfs', server: '10.77.0.10', export: '/srv/nfs/harbor', options: 'rw,soft,_netdev' }), /option 'storage' options say soft/],
   ['NFSv3', (o) => (o.storage = { kind: 'nfs', server: '10.77.0.10', export: '/srv/nfs/harbor', options: 'rw,hard,vers=3' }), /option 'storage' options ask for NFSv2\/3/],
   ['group without this node', (o) => (o.group = { node: 'harbor3', nodes: ['harbor1', 'harbor2'] }), /option 'group' nodes \(harbor1, harbor2\) must include this node, harbor3/],

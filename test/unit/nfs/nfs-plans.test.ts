@@ -29,7 +29,8 @@ test('nfsd: loaded, loadable, or none', () => {
 
 const harbor = exportOf({ path: '/srv/nfs/harbor', clients: ['10.77.0.21'] })
 const id = `${exportId('/srv/nfs/harbor')}:/srv/nfs/harbor`
-const sums = (core: string, exp: string): string => `${core}  ${GANESHA_CONF}\n${exp}  ${GANESHA_EXPORTS}`
+// As recorded: each file's inode line, then its sha256sum line.
+const sums = (core: string, exp: string): string => `1 ${GANESHA_CONF}\n2 ${GANESHA_EXPORTS}\n${core}  ${GANESHA_CONF}\n${exp}  ${GANESHA_EXPORTS}`
 const serving: GaneshaState = { applied: sums('a', 'b'), current: sums('a', 'b'), active: true, loaded: [id] }
 
 const ganeshaRows: [string, Partial<GaneshaState>, 'restart' | 'reload' | undefined, RegExp][] = [
@@ -37,7 +38,9 @@ const ganeshaRows: [string, Partial<GaneshaState>, 'restart' | 'reload' | undefi
   ['not running', { active: false }, 'restart', /start nfs-ganesha/],
   ['never applied (a fresh host)', { applied: undefined }, 'restart', /ganesha\.conf is not the one it was last started with/],
   ['ganesha.conf changed', { current: sums('c', 'b') }, 'restart', /restart nfs-ganesha/],
-  ['only the exports changed', { current: sums('a', 'c') }, 'reload', /reload nfs-ganesha: .*berth-exports\.conf changed/],
+  ['only the exports changed', { current: sums('a', 'c') }, 'reload', /reload nfs-ganesha: .*berth-exports\.conf was written since it was last applied/],
+  ['the exports written again, same content (a new inode)', { current: sums('a', 'b').replace(`2 ${GANESHA_EXPORTS}`, `9 ${GANESHA_EXPORTS}`) }, 'reload', /was written since/],
+  ['ganesha.conf written again, same content', { current: sums('a', 'b').replace(`1 ${GANESHA_CONF}`, `8 ${GANESHA_CONF}`) }, 'restart', /restart nfs-ganesha/],
   ['an export not served (restarted by hand with another file?)', { loaded: [] }, 'reload', /does not serve/],
   ['an export served that is not asked for', { loaded: [id, '7:/srv/old'] }, 'reload', /serves 7:\/srv\/old, not asked for/],
 ]
@@ -60,7 +63,7 @@ test('ganesha state: checksums, activity and the export list, the pseudo root le
 test('kernel: exportfs -ra when the file changed since it was applied or the kernel lacks an export', () => {
   const file = `f  ${KERNEL_EXPORTS_FILE}`
   assert.is(planKernelExports([harbor], { applied: file, current: file, exported: ['/srv/nfs/harbor'] }).changed, false)
-  assert.match(planKernelExports([harbor], { applied: undefined, current: file, exported: [] }).summary, /changed since it was last applied/)
+  assert.match(planKernelExports([harbor], { applied: undefined, current: file, exported: [] }).summary, /was written since it was last applied/)
   assert.match(planKernelExports([harbor], { applied: file, current: file, exported: ['/srv/other'] }).summary, /the kernel does not export \/srv\/nfs\/harbor/)
 })
 
@@ -73,7 +76,7 @@ test('kernel: the candidate is parsed by exportfs in a private mount namespace, 
   assert.match(EXPORTFS_VALIDATE, /^unshare -m sh -ec '.*mount --bind "\$d" \/etc\/exports\.d; mount -t tmpfs tmpfs \/var\/lib\/nfs; exportfs -ra' exportfs-check %s$/)
   assert.is(
     applyKernelExports(['/srv/nfs/harbor']).text,
-    `exportfs -ra && for p in /srv/nfs/harbor; do exportfs -s | awk -v p="$p" '$1 == p { found = 1 } END { exit !found }' || { echo "the kernel does not export $p after exportfs -ra" >&2; exit 1; }; done && sha256sum ${KERNEL_EXPORTS_FILE} > /var/lib/berth/nfs-kernel-server/applied`,
+    `exportfs -ra && for p in /srv/nfs/harbor; do exportfs -s | awk -v p="$p" '$1 == p { found = 1 } END { exit !found }' || { echo "the kernel does not export $p after exportfs -ra" >&2; exit 1; }; done && { stat -c '%i %n' ${KERNEL_EXPORTS_FILE} && sha256sum ${KERNEL_EXPORTS_FILE}; } > /var/lib/berth/nfs-kernel-server/applied`,
   )
 })
 

@@ -1,10 +1,12 @@
-// The seed-001 stack on the lab (playbooks/ha-pg-replicated.ts: the PostgreSQL
-// pair, Redis, two Harbor nodes from the lab's stand-in installer; five
-// hosts): the first converge on fresh hosts, split into package installs,
-// image loads (the installer's upload and unpack included) and the rest, and
-// the no-op run. Part of `npm run bench`; alone: `npm run bench:seed001`.
-// Nothing is asserted on time; a run that fails or changes what it should
-// not stops it. It owns lab `berth` while it runs and leaves it down.
+// A whole seed's stack on the lab: the first converge on fresh hosts, split
+// into package installs, image loads (an installer's upload and unpack
+// included) and the rest, and the no-op run. Seed 000 (playbooks/
+// ha-shared-nfs.ts: NFS, the database and Redis on nfs1, two Harbor nodes;
+// three hosts) and seed 001 (playbooks/ha-pg-replicated.ts: the PostgreSQL
+// pair, Redis, two Harbor nodes; five hosts), Harbor from the lab's stand-in
+// installer. Part of `npm run bench`; alone: `npm run bench:seeds`. Nothing is
+// asserted on time; a run that fails or changes what it should not stops it.
+// It owns lab `berth` while it runs and leaves it down.
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_INVENTORY, Lab } from '../lab/lab.ts'
@@ -13,12 +15,24 @@ import { runLabPlaybook, type LabRun } from '../test/support/lab-playbook.ts'
 import { median } from './timed-run.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const PLAYBOOK = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
 const NOOP_REPEAT = 5
-/** The issue's target for the whole stack's no-op run. */
-export const SEED001_NOOP_TARGET_S = 1.5
+/** The issues' target for a whole stack's no-op run. */
+export const SEED_NOOP_TARGET_S = 1.5
 
-const runPlaybook = (): Promise<LabRun> => runLabPlaybook(PLAYBOOK)
+export interface SeedStack {
+  /** 'seed 000'. */
+  name: string
+  /** What it builds, for the report's heading. */
+  what: string
+  playbook: string
+  /** The lab hosts it plays (and the bench boots). */
+  hosts: readonly string[]
+}
+
+export const SEED_STACKS: readonly SeedStack[] = [
+  { name: 'seed 000', what: 'NFS, PostgreSQL and Redis on one storage node, two Harbor nodes', playbook: 'ha-shared-nfs.ts', hosts: ['nfs1', 'harbor1', 'harbor2'] },
+  { name: 'seed 001', what: 'PostgreSQL pair, Redis, two Harbor nodes', playbook: 'ha-pg-replicated.ts', hosts: ['nfs1', 'db1', 'db2', 'harbor1', 'harbor2'] },
+]
 
 type Part = 'package installs' | 'image loads' | 'the rest'
 
@@ -46,30 +60,34 @@ export function splitRun(events: readonly BerthEvent[], wallSeconds: number): Re
   return { 'package installs': packages, 'image loads': images, 'the rest': wallSeconds - packages - images }
 }
 
-function checked(what: string, r: LabRun, expectChanges: boolean): LabRun {
+function checked(what: string, r: LabRun, expectChanges: boolean, hosts: readonly string[]): LabRun {
   const recap = r.events.find((e) => e.kind === 'recap')
   if (r.code !== 0 || !recap || recap.kind !== 'recap') throw new Error(`${what}: exit ${r.code}\n${r.stderr.slice(-2000)}`)
   const changed = Object.values(recap.hosts).reduce((a, h) => a + h.changed, 0)
   if (!expectChanges && changed !== 0) throw new Error(`${what}: ${changed} changes on a run that should change nothing`)
-  if (Object.keys(recap.hosts).length !== 5) throw new Error(`${what}: played ${Object.keys(recap.hosts).join(', ')}, not the five hosts`)
+  const played = Object.keys(recap.hosts).sort()
+  if (played.join() !== [...hosts].sort().join()) throw new Error(`${what}: played ${played.join(', ')}, not ${hosts.join(', ')}`)
   return r
 }
 
-/** Run it and return the report's lines. */
-export async function benchSeed001(log: (line: string) => void): Promise<string[]> {
+/** Run one seed's stack on fresh hosts and return the report's lines. */
+export async function benchSeedStack(seed: SeedStack, log: (line: string) => void): Promise<string[]> {
+  const playbook = join(ROOT, 'playbooks', seed.playbook)
+  const runPlaybook = (): Promise<LabRun> => runLabPlaybook(playbook)
+  const n = seed.hosts.length
   const lab = Lab.open(DEFAULT_INVENTORY, (line) => log(`   ${line}`))
-  await lab.hold('bench/seed001.ts')
+  await lab.hold('bench/seed-stack.ts')
   try {
     await lab.down()
-    await lab.up()
-    log('== seed 001: first converge of the whole stack on 5 fresh hosts')
-    const first = checked('first converge', await runPlaybook(), true)
+    await lab.up(seed.hosts)
+    log(`== ${seed.name}: first converge of the whole stack on ${n} fresh hosts`)
+    const first = checked('first converge', await runPlaybook(), true, seed.hosts)
     const split = splitRun(first.events, first.seconds)
-    log(`== seed 001: the no-op run, ${NOOP_REPEAT} times`)
+    log(`== ${seed.name}: the no-op run, ${NOOP_REPEAT} times`)
     const noops: number[] = []
     const inRun: number[] = []
     for (let i = 0; i < NOOP_REPEAT; i++) {
-      const r = checked('no-op', await runPlaybook(), false)
+      const r = checked('no-op', await runPlaybook(), false, seed.hosts)
       noops.push(r.seconds)
       const recap = r.events.find((e) => e.kind === 'recap')
       if (recap?.kind === 'recap' && recap.durationMs !== undefined) inRun.push(recap.durationMs / 1000)
@@ -77,9 +95,9 @@ export async function benchSeed001(log: (line: string) => void): Promise<string[
     const noop = median(noops)
     const f = (x: number): string => x.toFixed(x >= 10 ? 0 : 2)
     return [
-      `## Seed 001 on the lab: PostgreSQL pair, Redis, two Harbor nodes (5 hosts, ${DEFAULT_INVENTORY.split('/').slice(-2).join('/')})`,
+      `## ${seed.name[0]?.toUpperCase()}${seed.name.slice(1)} on the lab: ${seed.what} (${n} hosts, ${DEFAULT_INVENTORY.split('/').slice(-2).join('/')})`,
       '',
-      'Harbor is the lab\'s stand-in installer (see the README). Wall time of `node --import tsx playbooks/ha-pg-replicated.ts -i inventory/lab.yml --json`; the split sums, task by task, the slowest host\'s time of the tasks whose operations installed packages or loaded images (the installer\'s upload and unpack with them).',
+      `Harbor is the lab's stand-in installer (see the README). Wall time of \`node --import tsx playbooks/${seed.playbook} -i inventory/lab.yml --json\`; the split sums, task by task, the slowest host's time of the tasks whose operations installed packages or loaded images (the installer's upload and unpack with them).`,
       '',
       '| run | s |',
       '|---|---|',
@@ -90,7 +108,7 @@ export async function benchSeed001(log: (line: string) => void): Promise<string[
       `| no-op run, median of ${NOOP_REPEAT} | ${f(noop)} |`,
       `| no-op run inside berth (recap's duration), median | ${inRun.length ? f(median(inRun)) : '-'} |`,
       '',
-      `- seed 001 no-op, whole stack: ${f(noop)} s (target at most ${SEED001_NOOP_TARGET_S} s: ${noop <= SEED001_NOOP_TARGET_S ? 'met' : 'MISSED'})`,
+      `- ${seed.name} no-op, whole stack: ${f(noop)} s (target at most ${SEED_NOOP_TARGET_S} s: ${noop <= SEED_NOOP_TARGET_S ? 'met' : 'MISSED'})`,
     ]
   } finally {
     try {
@@ -101,7 +119,14 @@ export async function benchSeed001(log: (line: string) => void): Promise<string[
   }
 }
 
+/** Every seed's stack, one after the other (each on fresh hosts). */
+export async function benchSeedStacks(log: (line: string) => void): Promise<string[]> {
+  const lines: string[] = []
+  for (const seed of SEED_STACKS) lines.push(...(await benchSeedStack(seed, log)), '')
+  return lines
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const lines = await benchSeed001((l) => void process.stdout.write(`${l}\n`))
+  const lines = await benchSeedStacks((l) => void process.stdout.write(`${l}\n`))
   process.stdout.write(`\n${lines.join('\n')}\n`)
 }
