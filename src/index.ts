@@ -18,6 +18,7 @@ export { runOp, writeOp, uploadOp, waitOp, guardOp, type Operation, type RunOper
 // For role authors: the building blocks the built-in resources are made of.
 export { fileContentFact, fileFact, type FileState, type PresentFile } from './facts/file.ts'
 export { exitCodeFact, pathExistsFact } from './facts/command.ts'
+export { mountsFact, type MountEntry } from './facts/mounts.ts'
 export { planContent, contentResource, type ContentPlan, type ContentOptions } from './resources/copy.ts'
 export { withCommandOperations, commandOperations, type CommandsPlan } from './resources/file.ts'
 export { installCommand as aptInstallCommand } from './resources/apt.ts'

@@ -3,8 +3,7 @@
 // mount (containers never start on an empty mount point), and what is mounted
 // is checked to be that export before anything is written on it.
 // Facts: ../shared/docs/keepalived-nfs.md, "NFS clients (Harbor nodes)".
-import { BerthError, copy, fact, file, mount, runOp, sh, task, type FactValues, type Resource, type Task } from '../../src/index.ts'
-import { mountsFact, type MountEntry } from '../../src/facts/mounts.ts'
+import { BerthError, copy, fact, file, mount, mountsFact, runOp, sh, task, type FactValues, type MountEntry, type Resource, type Task } from '../../src/index.ts'
 import { NFS_MOUNT_OPTIONS, type HarborStorage } from './options.ts'
 
 export type NfsStorage = Extract<HarborStorage, { kind: 'nfs' }>

@@ -7,16 +7,15 @@
 // `down`, and ends with `down` even when a test fails.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor } from '../../src/secrets.ts'
-import { SECRETS_BLOCK_TITLE } from '../../src/report/runbook.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
 import { labSkipReason, setUpReported, tearDownLab } from '../support/lab-owner.ts'
+import { operatorShell, sections, spawnText, type Outcome } from '../support/runbook-replay.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
@@ -27,64 +26,8 @@ const NAMES = [
   'the runbook, pasted with plain ssh and bash on fresh db1 and db2, builds the same pair: no drift, db2 streams',
 ]
 
-interface Outcome {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function spawnText(command: string, args: readonly string[], input?: string): Promise<Outcome> {
-  return new Promise((done, fail) => {
-    const child = spawn(command, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', fail)
-    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }))
-    child.stdin.end(input ?? '')
-  })
-}
-
 // The playbook is all of seed 001; this test brings up the database hosts only.
 const playbook = (...args: string[]): Promise<Outcome> => spawnText(process.execPath, ['--import', 'tsx', PLAYBOOK, '-i', DEFAULT_INVENTORY, '--limit', 'postgres', ...args])
-
-/** One host's part of a play: the blocks to paste there, in order. */
-interface Section {
-  play: string
-  host: string
-  /** The `ssh ...` line the runbook gives for it. */
-  login: string
-  blocks: string[]
-}
-
-/** The runbook read as an operator reads it: plays, host sections, and their ```sh blocks (not the `read` block of secrets). */
-function sections(markdown: string): Section[] {
-  const out: Section[] = []
-  let play = ''
-  let current: Section | undefined
-  let previous = ''
-  let block: string[] | undefined
-  for (const line of markdown.split('\n')) {
-    if (block) {
-      if (line === '```') {
-        if (!previous.startsWith(SECRETS_BLOCK_TITLE)) current?.blocks.push(block.join('\n') + '\n')
-        block = undefined
-      } else block.push(line)
-      continue
-    }
-    const playMatch = /^## Play: (.*)$/.exec(line)
-    const hostMatch = /^### (\S+): `(ssh [^`]+)`$/.exec(line)
-    if (playMatch) play = playMatch[1] as string
-    else if (hostMatch) out.push((current = { play, host: hostMatch[1] as string, login: hostMatch[2] as string, blocks: [] }))
-    else if (line === '```sh') {
-      block = []
-      continue
-    }
-    if (line.trim() !== '') previous = line
-  }
-  return out
-}
 
 if (labSkipReason) {
   console.log(`\n  runbook lab tests skipped: ${labSkipReason}. The lab needs root on Linux.\n`)
@@ -98,11 +41,7 @@ if (labSkipReason) {
   const runbookFile = join(scratch, 'ha-pg-replicated.md')
   let markdown = ''
 
-  /** Plain OpenSSH, as an operator logs in: the lab's key and known_hosts, strict checking. */
-  const ssh = (login: string, remote: string, input: string): Promise<Outcome> => {
-    const target = login.replace(/^ssh /, '').split(' ')
-    return spawnText('ssh', ['-i', keyFile, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', ...target, remote], input)
-  }
+  const ssh = (login: string, remote: string, input: string): Promise<Outcome> => operatorShell(keyFile, knownHosts).ssh(login, remote, input)
 
   test.before(() =>
     setUpReported(async () => {
@@ -142,15 +81,10 @@ if (labSkipReason) {
     assert.ok(markdown.length > 0, 'the first test wrote the runbook')
     await lab.down()
     await lab.up(['db1', 'db2'])
-    const assignments = Object.entries(variables).map(([k, v]) => `${k}='${v.replace(/'/g, `'\\''`)}'`)
+    const operator = operatorShell(keyFile, knownHosts)
     for (const section of sections(markdown)) {
-      // The blocks go to the host as a file; the shell that runs them gets the secrets on its
-      // standard input, never in an argument, and gives the blocks /dev/null as theirs.
-      const file = `/root/runbook-${section.host}.sh`
-      const put = await ssh(section.login, `cat > ${file}`, section.blocks.join(''))
-      assert.is(put.code, 0, put.stderr)
       const started = performance.now()
-      const ran = await ssh(section.login, 'bash -s', ['set -e', ...assignments, `. ${file} < /dev/null`, `rm -f ${file}`, ''].join('\n'))
+      const ran = await operator.replay(section, variables)
       console.log(`    [measured] ${section.play} on ${section.host} by hand: ${((performance.now() - started) / 1000).toFixed(1)} s, ${section.blocks.length} blocks`)
       assert.is(ran.code, 0, `${section.play} on ${section.host}: exit ${ran.code}\n${ran.stderr.slice(-3000)}`)
     }
