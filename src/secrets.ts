@@ -171,6 +171,12 @@ export class Redactor {
     return parts
   }
 
+  /** The secret named `name` spans lines (a PEM key): a runbook reads it up to Ctrl-D, not up to Enter. */
+  multiLine(name: string): boolean {
+    for (const [text, known] of this.#names) if (known === name && text.includes('\n')) return true
+    return false
+  }
+
   get size(): number {
     return this.#values.size
   }

@@ -5,7 +5,7 @@
 // a bounded wait for /api/v2.0/health's body to say healthy (it answers 200
 // either way).
 import { createHash } from 'node:crypto'
-import { BerthError, contentResource, fact, quote, reveal, runOp, ShellCommand, sh, task, waitFor, writeOp, type FactValues, type Plan, type Resource, type Task } from '../../src/index.ts'
+import { BerthError, fact, fileContentFact, quote, reveal, runOp, ShellCommand, sh, task, waitFor, writeOp, type FactValues, type Plan, type Resource, type Task } from '../../src/index.ts'
 import { parse } from 'yaml'
 import { composeCommand } from '../docker/engine.ts'
 import type { HarborNodeOptions, HarborSecrets } from './options.ts'
@@ -75,14 +75,41 @@ export function pinEnvValues(before: string, values: Readonly<Record<string, str
   return lines.join('\n') + (last === undefined ? '' : '\n')
 }
 
+/**
+ * Set KEY=value lines in an env file on the host, in place, as pinEnvValues
+ * does: the pinned lines come on standard input (they are secrets), every other
+ * line is kept as the host has it. An edit, not a write of the whole file: the
+ * file holds what prepare generated on that host (its own random values), so a
+ * runbook replayed on another host must edit its file, not write this one's.
+ */
+export const pinEnvCommand = (path: string): ShellCommand =>
+  sh`f=${path}; tmp=$(mktemp "$f.berth.XXXXXX") && awk -F= ${'NR == FNR { if ($0 != "") { pin[$1] = $0; order[++n] = $1 }; next } ($1 in pin) { if (!($1 in done)) print pin[$1]; done[$1] = 1; next } { print } END { for (i = 1; i <= n; i++) if (!(order[i] in done)) print pin[order[i]] }'} - "$f" > "$tmp" && chmod --reference="$f" "$tmp" && chown --reference="$f" "$tmp" && mv -f "$tmp" "$f"`
+
 export function pinSecrets(dir: string, o: HarborNodeOptions): Task[] {
   return pinnedEnv(o).map(({ file, values }) => {
     const path = `${dir}/${file}`
-    const edit = (before: string | undefined): string => {
-      if (before === undefined) throw new BerthError(`${path} is missing: prepare writes it`, { hint: `run ${dir}/prepare, or remove ${dir}/${PREPARED_STAMP} so that berth runs it` })
-      return pinEnvValues(before, values)
+    const probe = fileContentFact(path)
+    const res: Resource = {
+      title: `pin ${Object.keys(values).join(', ')} in ${file}`,
+      facts: () => [probe],
+      plan: (f: FactValues): Plan => {
+        const state = f.get(probe)
+        if (!state.exists || state.content === undefined)
+          throw new BerthError(`${path} is missing: prepare writes it`, { hint: `run ${dir}/prepare, or remove ${dir}/${PREPARED_STAMP} so that berth runs it` })
+        const before = state.content.toString('utf8')
+        const after = pinEnvValues(before, values)
+        if (after === before) return { changed: false, summary: `${Object.keys(values).length} values pinned` }
+        const differ = Object.keys(values).filter((k) => !before.split('\n').includes(`${k}=${values[k]}`))
+        const pinned = Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join('')
+        return {
+          changed: true,
+          summary: `pin ${differ.join(', ')}`,
+          diff: { path, before, after },
+          operations: [runOp(pinEnvCommand(path), { stdin: pinned, sensitive: true })],
+        }
+      },
     }
-    return task(contentResource(`pin ${Object.keys(values).join(', ')} in ${file}`, path, { edit }, {}))
+    return task(res)
   })
 }
 
@@ -128,6 +155,13 @@ export function parseProjectState(stdout: string): ProjectState {
   }
 }
 
+/**
+ * The hash of every file prepare generated, as it is now: a new one means the
+ * containers must be made anew. Computed on the host, also for the stamp (the
+ * files hold values prepare made on that host).
+ */
+const CONFIG_HASH = `{ find common/config -type f | LC_ALL=C sort | xargs -r sha256sum; sha256sum docker-compose.yml; } 2>/dev/null | sha256sum`
+
 export function projectStateFact(dir: string) {
   return fact(
     `harbor-project:${dir}`,
@@ -139,8 +173,7 @@ export function projectStateFact(dir: string) {
         `echo '#containers'`,
         `docker ps -a --filter label=com.docker.compose.project=${HARBOR_PROJECT} --format '{{.Label "com.docker.compose.service"}}\t{{.Status}}' 2>/dev/null`,
         `echo '#config'`,
-        // Every file prepare generated, as it is now: a new one means the containers must be made anew.
-        `cd ${quote(dir)} 2>/dev/null && { find common/config -type f | LC_ALL=C sort | xargs -r sha256sum; sha256sum docker-compose.yml; } 2>/dev/null | sha256sum`,
+        `cd ${quote(dir)} 2>/dev/null && ${CONFIG_HASH}`,
         `echo '#stamp'`,
         `cat ${quote(`${dir}/${STARTED_STAMP}`)} 2>/dev/null || true`,
       ].join('\n'),
@@ -160,7 +193,8 @@ export function planUp(dir: string, s: ProjectState): Plan {
   return {
     changed: true,
     summary: renewed ? (s.stamp ? 'configuration changed: recreate the containers' : 'start Harbor') : `start ${stopped.join(', ')}`,
-    operations: [runOp(up), writeOp(`${dir}/${STARTED_STAMP}`, `${s.configHash}\n`, { mode: '0644' })],
+    // The stamp records the files Harbor started from, hashed on the host (as the fact reads them).
+    operations: [runOp(up), runOp(new ShellCommand(`cd ${quote(dir)} && ${CONFIG_HASH} | cut -d' ' -f1 > ${STARTED_STAMP}`))],
   }
 }
 

@@ -124,7 +124,7 @@ export class RunbookReporter implements Reporter {
         }
         if (hostVariables.size > 0) {
           for (const v of hostVariables) variables.set(v, (variables.get(v) ?? new Set()).add(host))
-          lines.push(`${SECRETS_BLOCK_TITLE} (bash; nothing is echoed):`, '', '```sh', ...[...hostVariables].sort().map((v) => `read -rsp '${v}: ' ${v} && echo`), '```', '')
+          lines.push(`${SECRETS_BLOCK_TITLE} (bash; nothing is echoed):`, '', '```sh', ...[...hostVariables].sort().map((v) => readSecretLine(v, this.secrets.multiLine(v))), '```', '')
         }
         lines.push(...body)
       }
@@ -176,9 +176,19 @@ export function sensitiveInput(command: string): string {
 export interface SecretNamer {
   nameSecrets(text: string): NamedPart[]
   mask(text: string): string
+  /** The named secret spans lines. */
+  multiLine(name: string): boolean
 }
 
-const NO_SECRETS: SecretNamer = { nameSecrets: (text) => [{ text }], mask: (text) => text }
+const NO_SECRETS: SecretNamer = { nameSecrets: (text) => [{ text }], mask: (text) => text, multiLine: () => false }
+
+/**
+ * The line that reads a secret into its variable, echoing nothing: up to Enter,
+ * or for a secret that spans lines (a PEM key) every line pasted, up to Ctrl-D
+ * (its final newline kept: the variable holds the exact bytes).
+ */
+export const readSecretLine = (name: string, multiLine: boolean): string =>
+  multiLine ? `IFS= read -rsd '' -p '${name} (paste it, then Ctrl-D on a line of its own): ' ${name}; echo` : `read -rsp '${name}: ' ${name} && echo`
 
 /**
  * The shell for the operations of one block. It collects the secret variables
@@ -239,13 +249,17 @@ export class OperationShell {
         ]
       }
       case 'wait': {
+        // One line of it in a comment and a message: a probe that spans lines is shown whole below.
+        const lines = op.what.split('\n')
+        const what = lines.length > 1 ? `${lines[0]} …` : op.what
         const tries = Math.max(1, Math.ceil(op.timeoutMs / Math.max(op.intervalMs, 1)))
         const pause = (op.intervalMs / 1000).toString()
         return [
-          `# wait until: ${op.what} (at most ${(op.timeoutMs / 1000).toFixed(0)} s)`,
+          `# wait until: ${what} (at most ${(op.timeoutMs / 1000).toFixed(0)} s)`,
           ...(op.delayMs ? [`sleep ${op.delayMs / 1000}`] : []),
           // Giving up fails the block, as berth's wait fails the task: the next step must not race.
-          `i=0; until ${op.probe}; do i=$((i+1)); if [ "$i" -ge ${tries} ]; then echo ${quote(`gave up waiting: ${op.what}`)} >&2; exit 1; fi; sleep ${pause}; done`,
+          // The probe in a subshell of its own, as berth runs it: an `exit` in it ends the probe, not the block.
+          `i=0; until ${String(op.probe).includes('\n') ? `(\n${op.probe}\n)` : `( ${op.probe} )`}; do i=$((i+1)); if [ "$i" -ge ${tries} ]; then echo ${quote(`gave up waiting: ${what}`)} >&2; exit 1; fi; sleep ${pause}; done`,
         ]
       }
       case 'guard':
@@ -276,7 +290,9 @@ export class OperationShell {
       return [`printf '%s' ${quote(b64)} | base64 -d | ${command}`]
     }
     for (const p of parts) if ('secret' in p) this.variables.add(p.secret)
-    if (text.endsWith('\n')) {
+    // A heredoc adds the final newline itself: only when the text's own last part is literal text that ends with one.
+    const last = parts[parts.length - 1]
+    if (last !== undefined && 'text' in last && last.text.endsWith('\n')) {
       // In an unquoted heredoc only \, $ and ` are special (and a backslash before a newline).
       const body = parts.map((p) => ('secret' in p ? `\${${p.secret}}` : p.text.replace(/[\\$`]/g, '\\$&'))).join('')
       const d = delimiter(body, 'BERTH_EOF')

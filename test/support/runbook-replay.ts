@@ -65,13 +65,14 @@ export function sections(markdown: string): Section[] {
   return out
 }
 
-/** The names of the secrets the runbook asks for (its `read -rsp 'NAME: ' NAME` lines). */
-export const secretNames = (markdown: string): string[] => [...new Set([...markdown.matchAll(/read -rsp '([A-Z0-9_]+): ' \1/g)].map((m) => m[1] as string))].sort()
+/** The names of the secrets the runbook asks for (its `read` lines: `read -rsp 'NAME: ' NAME`, or up to Ctrl-D for one that spans lines). */
+export const secretNames = (markdown: string): string[] => [...new Set([...markdown.matchAll(/read -rs(?:p|d '' -p) '([A-Z0-9_]+)[: ][^']*' \1\b/g)].map((m) => m[1] as string))].sort()
 
 /** The files the runbook says to copy from the controller first: source, where it goes, on which host. */
 export function uploadsOf(markdown: string): { source: string; copy: string; host: string }[] {
   const line = markdown.split('\n').find((l) => l.startsWith('- Files copied from the machine berth ran on')) ?? ''
-  return [...line.matchAll(/`([^`]+)` to `([^`]+)` on ([A-Za-z0-9_.-]+)/g)].map((m) => ({ source: m[1] as string, copy: m[2] as string, host: m[3] as string }))
+  // The list ends with a full stop, which is not part of the last host's name.
+  return [...line.matchAll(/`([^`]+)` to `([^`]+)` on ([A-Za-z0-9_.-]+)/g)].map((m) => ({ source: m[1] as string, copy: m[2] as string, host: (m[3] as string).replace(/\.$/, '') }))
 }
 
 /** Plain OpenSSH and scp, as an operator logs in: the lab's key and known_hosts, strict checking. */

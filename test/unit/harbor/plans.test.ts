@@ -3,12 +3,12 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { planImages, planUnpack } from '../../../roles/harbor-node/installer.ts'
 import { checkMarkers, checkPrimary, parseRecovery, pgpassLine } from '../../../roles/harbor-node/preflight.ts'
-import { composeServices, healthProbe, parseProjectState, pinEnvValues, pinnedEnv, planPrepare, planUp, preparedFor } from '../../../roles/harbor-node/start.ts'
+import { composeServices, healthProbe, parseProjectState, pinEnvCommand, pinEnvValues, pinnedEnv, planPrepare, planUp, preparedFor } from '../../../roles/harbor-node/start.ts'
 import { requireAgreement } from '../../../roles/harbor-node/agreement.ts'
 import { goldenHarborOptions } from '../../support/harbor-options.ts'
 import type { Operation } from '../../../src/index.ts'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -51,6 +51,23 @@ test('prepare: only when harbor.yml changed or the generated files did since the
   // Trivy is a prepare flag: turning it on is a change.
   assert.not.equal(preparedFor('x', true), preparedFor('x', false))
   assert.equal(shown(planPrepare('/d', want, '', same, true).operations), ["cd /d && ./prepare --with-trivy", 'write /d/.berth-prepared'])
+})
+
+test('pinned secrets on the host: awk edits the file in place from the pinned lines on standard input, as pinEnvValues does', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-pin-'))
+  try {
+    const file = join(dir, 'env')
+    const before = 'CONFIG_PATH=/etc/core/app.conf\nCORE_SECRET=random1\nCSRF_KEY=random2\nPORT=8080\nX=a=b\n'
+    writeFileSync(file, before, { mode: 0o600 })
+    const values = { CORE_SECRET: 'pinned=1', CSRF_KEY: 'pinned$2', JOBSERVICE_SECRET: 'pinned3' }
+    const pinned = Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join('')
+    const ran = spawnSync('sh', ['-c', pinEnvCommand(file).text], { input: pinned })
+    assert.is(ran.status, 0, ran.stderr.toString())
+    assert.is(readFileSync(file, 'utf8'), pinEnvValues(before, values))
+    assert.is((statSync(file).mode & 0o777).toString(8), '600')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('pinned secrets: written over the random ones, other lines kept, a missing key added', () => {
@@ -103,7 +120,8 @@ test('up: start what stopped; recreate after new files; nothing when all run on 
   assert.match(shown(renewed.operations)[0] ?? '', /up -d --force-recreate --remove-orphans/)
   // Never down -v: install.sh's way loses the node's volumes on every run.
   assert.not.match(shown(renewed.operations).join('\n'), /down/)
-  assert.is(shown(renewed.operations)[1], 'write /d/.berth-started')
+  // The stamp is hashed on the host, from the files there (prepare's values differ host by host).
+  assert.match(shown(renewed.operations)[1] ?? '', /^cd \/d && \{ find common\/config -type f .*\| sha256sum \| cut -d' ' -f1 > \.berth-started$/)
   assert.is(planUp('/d', { ...s, running: new Map([['registry', true], ['core', true]]) }).changed, false)
   assert.throws(() => planUp('/d', { ...s, services: undefined, unknown: 'docker-compose.yml is missing' }), /docker-compose\.yml is missing/)
 })

@@ -2,11 +2,11 @@
 // Markdown for a small run.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { RunbookReporter, renderOperation, sensitiveInput } from '../../../src/report/runbook.ts'
+import { readSecretLine, RunbookReporter, renderOperation, sensitiveInput } from '../../../src/report/runbook.ts'
 import type { OperationRecord } from '../../../src/operations/record.ts'
 import { recordOf } from '../../../src/operations/record.ts'
 import { guardOp, runOp, uploadOp, waitOp, writeOp } from '../../../src/operations/operation.ts'
-import { sh } from '../../../src/shell.ts'
+import { sh, ShellCommand } from '../../../src/shell.ts'
 import { Redactor } from '../../../src/secrets.ts'
 import { OperationShell } from '../../../src/report/runbook.ts'
 
@@ -81,7 +81,7 @@ const cases: [string, OperationRecord, string[]][] = [
     recordOf(waitOp(sh`pg_isready -q`, 'PostgreSQL accepts connections', { intervalMs: 500, timeoutMs: 30000 })),
     [
       '# wait until: PostgreSQL accepts connections (at most 30 s)',
-      `i=0; until pg_isready -q; do i=$((i+1)); if [ "$i" -ge 60 ]; then echo 'gave up waiting: PostgreSQL accepts connections' >&2; exit 1; fi; sleep 0.5; done`,
+      `i=0; until ( pg_isready -q ); do i=$((i+1)); if [ "$i" -ge 60 ]; then echo 'gave up waiting: PostgreSQL accepts connections' >&2; exit 1; fi; sleep 0.5; done`,
     ],
   ],
   [
@@ -135,6 +135,43 @@ for (const [name, op, lines] of named)
   test(`render with named secrets: ${name}`, () => {
     assert.equal(new OperationShell(vault).block([op]), lines)
   })
+
+test('a wait whose probe spans lines: in a subshell of its own (its exit ends the probe, not the block), described on one line; sh runs it', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const multi = new ShellCommand(`n=$(( $(cat "$F" 2>/dev/null || echo 0) + 1 )); echo $n > "$F"\n[ "$n" -ge 3 ] && exit 0\nexit 1`)
+  const lines = renderOperation(recordOf(waitOp(multi, `command ${multi.text} succeeds`, { intervalMs: 10, timeoutMs: 1000 })))
+  assert.is(lines[0], '# wait until: command n=$(( $(cat "$F" 2>/dev/null || echo 0) + 1 )); echo $n > "$F" … (at most 1 s)')
+  const dir = (await import('node:fs')).mkdtempSync('/tmp/berth-wait-')
+  try {
+    const out = execFileSync('sh', ['-c', [`F=${dir}/n`, '(', 'set -e', ...lines, 'echo after-the-wait', ')'].join('\n')], { encoding: 'utf8' })
+    assert.is(out.trim(), 'after-the-wait')
+  } finally {
+    ;(await import('node:fs')).rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a secret that spans lines and ends the file (a PEM key): printf, not a heredoc, and read up to Ctrl-D; sh writes the exact bytes', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs')
+  const pem = '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n'
+  const keys = new Redactor()
+  keys.add(pem, 'harbor_token_private_key')
+  assert.is(keys.multiLine('HARBOR_TOKEN_PRIVATE_KEY'), true)
+  assert.is(vault.multiLine('PG_HARBOR_PASSWORD'), false)
+  assert.is(readSecretLine('HARBOR_TOKEN_PRIVATE_KEY', true), "IFS= read -rsd '' -p 'HARBOR_TOKEN_PRIVATE_KEY (paste it, then Ctrl-D on a line of its own): ' HARBOR_TOKEN_PRIVATE_KEY; echo")
+  assert.is(readSecretLine('PG_HARBOR_PASSWORD', false), "read -rsp 'PG_HARBOR_PASSWORD: ' PG_HARBOR_PASSWORD && echo")
+  const dir = mkdtempSync('/tmp/berth-runbook-')
+  try {
+    const block = new OperationShell(keys).block([recordOf(writeOp(`${dir}/key.pem`, pem, { mode: '0600', sensitive: true }))])
+    assert.ok(block.some((l) => l === 'printf \'%s\' "${HARBOR_TOKEN_PRIVATE_KEY}" > "$tmp"' || l.includes('printf \'%s\' "${HARBOR_TOKEN_PRIVATE_KEY}"')), block.join('\n'))
+    // As the operator's read leaves it: every pasted line, the last newline included.
+    const script = ['HARBOR_TOKEN_PRIVATE_KEY="$(printf \'%s\\n\' \'-----BEGIN PRIVATE KEY-----\' MIIB \'-----END PRIVATE KEY-----\'; printf x)"', 'HARBOR_TOKEN_PRIVATE_KEY="${HARBOR_TOKEN_PRIVATE_KEY%x}"', '(', 'set -e', ...block, ')'].join('\n')
+    execFileSync('sh', ['-c', script])
+    assert.is(readFileSync(`${dir}/key.pem`, 'utf8'), pem)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
 
 test('a block with a named secret, run by sh, writes the exact bytes berth would', async () => {
   const { execFileSync } = await import('node:child_process')
