@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeDockerArchive, type ContainerImage, type ImageConfig } from './docker-archive.ts'
 import { run } from './proc.ts'
-import { buildHarborInstaller, LAB_HARBOR_INSTALLER, standinInputs } from './harbor-installer.ts'
+import { buildHarborInstaller, LAB_HARBOR_INSTALLER, standinInputs, TAR_STABLE } from './harbor-installer.ts'
 import type { ImageInfo, Log } from './image.ts'
 
 export const ARTIFACTS_DIR = '/var/cache/berth-lab/artifacts'
@@ -73,7 +73,7 @@ async function databaseStandinLayer(work: string): Promise<string> {
     chmodSync(join(root, f), 0o755)
   }
   const tar = join(work, 'database-standin.tar')
-  await run('tar', ['--numeric-owner', '--owner=0', '--group=0', '--sort=name', '--mtime=@0', '-C', join(work, 'root'), '-cf', tar, '.'])
+  await run('tar', [...TAR_STABLE, '-C', join(work, 'root'), '-cf', tar, '.'])
   return tar
 }
 

@@ -39,7 +39,8 @@ function standinImages(layers: readonly string[]): ContainerImage[] {
   ]
 }
 
-const TAR_STABLE = ['--numeric-owner', '--owner=0', '--group=0', '--sort=name', '--mtime=@0']
+/** tar flags for a layer or bundle that is the same bytes however often it is made. */
+export const TAR_STABLE = ['--numeric-owner', '--owner=0', '--group=0', '--sort=name', '--mtime=@0']
 
 /** Write the installer at `out` (and `out`.sha256, as sha256sum prints it) from the lab's container layer. */
 export async function buildHarborInstaller(containerLayer: string, out: string): Promise<void> {

@@ -117,8 +117,7 @@ function redisFiles(o: MysqlRedisComposeOptions, r: ComposeRedisOptions, files: 
  * docker exec on the container compose labelled, not `compose exec`: docker-compose 1.x costs a Python start-up each run.
  */
 function redisPingCommand(o: MysqlRedisComposeOptions, r: ComposeRedisOptions): ShellCommand {
-  const redisContainer = sh`docker ps -q --filter ${`label=com.docker.compose.project=${o.projectName}`} --filter label=com.docker.compose.service=redis`.text
-  return new ShellCommand(`c=$(${redisContainer} | head -n1) && [ -n "$c" ] && docker exec "$c" sh -c ${sh`${redisPing(r)}`.text} | grep -qx PONG`)
+  return new ShellCommand(`${execIn({ dir: o.projectDir, name: o.projectName }, 'redis', redisPing(r)).text} | grep -qx PONG`)
 }
 
 function redisReady(o: MysqlRedisComposeOptions, r: ComposeRedisOptions): Task[] {

@@ -13,14 +13,11 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Host } from '../../src/host.ts'
-import { SshConnection } from '../../src/connection/ssh.ts'
-import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
-import { Inventory } from '../../src/inventory/inventory.ts'
-import { Redactor } from '../../src/secrets.ts'
+import type { Host } from '../../src/host.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
+import { LabHosts } from '../support/lab-hosts.ts'
 import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
-import { changedTasks, describeRun, failures, runLabPlaybook, runPlaybookOn, type LabRun } from '../support/lab-playbook.ts'
+import { assertConverged, changedTasks, describeRun, failures, runLabPlaybook, runPlaybookOn, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
@@ -43,14 +40,13 @@ const describe = describeRun
 
 if (!skippedWithoutLab('Harbor', NAMES, (name) => test.skip(name))) {
   let lab: Lab
-  const hosts = new Map<string, Host>()
-  const connections: SshConnection[] = []
+  let hosts: LabHosts | undefined
   const secrets = { admin: '', database: '', redis: '', csrf: '' }
   let converged = false
   const needConverged = (): void => {
     if (!converged) throw new Error('the first run did not converge (see above); skipping')
   }
-  const host = (name: string): Host => hosts.get(name) as Host
+  const host = (name: string): Host => (hosts as LabHosts).host(name)
   const runPlaybook = (...args: string[]): Promise<LabRun> => runLabPlaybook(PLAYBOOK, ...args)
   /** No secret of the vault in what berth printed. */
   const noSecrets = (r: LabRun): void => {
@@ -74,12 +70,8 @@ if (!skippedWithoutLab('Harbor', NAMES, (name) => test.skip(name))) {
 
   test.before(() =>
     setUpReported(async () => {
-      const inventory = await Inventory.load([DEFAULT_INVENTORY], { redactor: new Redactor() })
-      const vars = (name: string) => {
-        const v = inventory.host(name)?.vars
-        if (!v) throw new Error(`inventory has no host ${name}`)
-        return v
-      }
+      hosts = await LabHosts.load()
+      const vars = (name: string) => (hosts as LabHosts).vars(name)
       secrets.admin = String(vars('harbor1').harbor_admin_password)
       secrets.csrf = String(vars('harbor1').harbor_csrf_key)
       secrets.database = String(vars('db1').pg_harbor_password)
@@ -88,16 +80,12 @@ if (!skippedWithoutLab('Harbor', NAMES, (name) => test.skip(name))) {
       await lab.hold('test/lab/harbor.test.ts')
       await lab.down()
       await lab.up()
-      for (const name of ['nfs1', 'db1', 'db2', 'harbor1', 'harbor2']) {
-        const connection = new SshConnection(resolveSshTarget(name, vars(name)))
-        connections.push(connection)
-        hosts.set(name, new Host({ name, address: String(vars(name).ansible_host), vars: vars(name), connection }))
-      }
+      hosts.connect('nfs1', 'db1', 'db2', 'harbor1', 'harbor2')
       // The test's client: nfs1's Docker talks plain HTTP to the Harbor nodes (set before the playbook installs Docker there).
       await host('nfs1').$`mkdir -p /etc/docker && printf '%s\n' ${JSON.stringify({ 'insecure-registries': Object.values(NODES) })} > /etc/docker/daemon.json`
     }),
   )
-  test.after(() => tearDownLab(lab, connections))
+  test.after(() => tearDownLab(lab, hosts?.connections ?? []))
 
   test(NAMES[0] as string, async () => {
     const backends = await runPlaybook('--limit', 'postgres:redis')
@@ -159,12 +147,8 @@ if (!skippedWithoutLab('Harbor', NAMES, (name) => test.skip(name))) {
   test(NAMES[4] as string, async () => {
     needConverged()
     const before = await generated('harbor1')
-    const again = await runPlaybook()
-    assert.is(again.code, 0, describe(again))
-    assert.equal(changed(again), [])
+    const { again, check } = await assertConverged(runPlaybook)
     assert.is(await generated('harbor1'), before, "prepare's files are untouched")
-    const check = await runPlaybook('--check', '--detect-drift')
-    assert.is(check.code, 0, describe(check))
     noSecrets(again)
     noSecrets(check)
   })

@@ -15,7 +15,7 @@ import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
 import { labSkipReason, setUpReported, tearDownLab } from '../support/lab-owner.ts'
-import { operatorShell, sections, spawnText, type Outcome } from '../support/runbook-replay.ts'
+import { operatorShell, replayAll, sections, spawnText, type Outcome } from '../support/runbook-replay.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
@@ -81,13 +81,7 @@ if (labSkipReason) {
     assert.ok(markdown.length > 0, 'the first test wrote the runbook')
     await lab.down()
     await lab.up(['db1', 'db2'])
-    const operator = operatorShell(keyFile, knownHosts)
-    for (const section of sections(markdown)) {
-      const started = performance.now()
-      const ran = await operator.replay(section, variables)
-      console.log(`    [measured] ${section.play} on ${section.host} by hand: ${((performance.now() - started) / 1000).toFixed(1)} s, ${section.blocks.length} blocks`)
-      assert.is(ran.code, 0, `${section.play} on ${section.host}: exit ${ran.code}\n${ran.stderr.slice(-3000)}`)
-    }
+    await replayAll(operatorShell(keyFile, knownHosts), sections(markdown), variables, (line) => console.log(`    ${line}`))
     const drift = await playbook('--check', '--detect-drift')
     assert.is(drift.code, 0, `--check --detect-drift after the runbook: ${drift.stdout.slice(-4000)}`)
     const login = sections(markdown).find((s) => s.host === 'db1')?.login as string

@@ -10,14 +10,11 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Host } from '../../src/host.ts'
-import { SshConnection } from '../../src/connection/ssh.ts'
-import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
-import { Inventory } from '../../src/inventory/inventory.ts'
-import { Redactor } from '../../src/secrets.ts'
+import type { Host } from '../../src/host.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
+import { LabHosts } from '../support/lab-hosts.ts'
 import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
-import { changedTasks, describeRun, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
+import { assertConverged, changedTasks, describeRun, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'test', 'fixtures', 'playbooks', 'redis-tier.ts')
@@ -38,7 +35,7 @@ if (!skippedWithoutLab('Redis', NAMES, (name) => test.skip(name))) {
   let lab: Lab
   let nfs1: Host
   let password = ''
-  const connections: SshConnection[] = []
+  let hosts: LabHosts | undefined
   let converged = false
   const needConverged = (): void => {
     if (!converged) throw new Error('the first run did not converge (see above); skipping')
@@ -49,20 +46,17 @@ if (!skippedWithoutLab('Redis', NAMES, (name) => test.skip(name))) {
 
   test.before(() =>
     setUpReported(async () => {
-      const inventory = await Inventory.load([DEFAULT_INVENTORY], { redactor: new Redactor() })
-      const vars = inventory.host('nfs1')?.vars
-      if (!vars) throw new Error('inventory has no host nfs1')
-      password = String(vars.redis_password)
+      hosts = await LabHosts.load()
+      password = String(hosts.vars('nfs1').redis_password)
       lab = Lab.open(DEFAULT_INVENTORY, (line) => console.log(`    ${line}`))
       await lab.hold('test/lab/redis-compose.test.ts')
       await lab.down()
       await lab.up(['nfs1'])
-      const connection = new SshConnection(resolveSshTarget('nfs1', vars))
-      connections.push(connection)
-      nfs1 = new Host({ name: 'nfs1', address: String(vars.ansible_host), vars, connection })
+      hosts.connect('nfs1')
+      nfs1 = hosts.host('nfs1')
     }),
   )
-  test.after(() => tearDownLab(lab, connections))
+  test.after(() => tearDownLab(lab, hosts?.connections ?? []))
 
   test(NAMES[0] as string, async () => {
     const first = await runPlaybook()
@@ -102,11 +96,7 @@ if (!skippedWithoutLab('Redis', NAMES, (name) => test.skip(name))) {
 
   test(NAMES[3] as string, async () => {
     needConverged()
-    const again = await runPlaybook()
-    assert.is(again.code, 0, describe(again))
-    assert.equal(changed(again), [])
-    const check = await runPlaybook('--check', '--detect-drift')
-    assert.is(check.code, 0, describe(check))
+    const { again, check } = await assertConverged(runPlaybook)
     assert.not.ok(check.stdout.includes(password) || again.stdout.includes(password), 'the password is in berth output')
   })
 

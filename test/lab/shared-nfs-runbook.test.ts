@@ -17,7 +17,7 @@ import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
 import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
-import { operatorShell, secretNames, sections, spawnText, uploadsOf, type Outcome } from '../support/runbook-replay.ts'
+import { operatorShell, replayAll, secretNames, sections, spawnText, uploadsOf, type Outcome } from '../support/runbook-replay.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-shared-nfs.ts')
@@ -94,12 +94,7 @@ if (!skippedWithoutLab('seed 000 runbook', NAMES, (name) => test.skip(name))) {
       assert.is(copied.code, 0, `scp ${u.source} to ${u.host}: ${copied.stderr}`)
     }
     const variables = Object.fromEntries(secretNames(markdown).map((n) => [n, vault.get(n) as string]))
-    for (const section of found) {
-      const started = performance.now()
-      const ran = await operator.replay(section, variables)
-      console.log(`    [measured] ${section.play} on ${section.host} by hand: ${((performance.now() - started) / 1000).toFixed(1)} s, ${section.blocks.length} blocks`)
-      assert.is(ran.code, 0, `${section.play} on ${section.host}: exit ${ran.code}\n${ran.stderr.slice(-3000)}`)
-    }
+    await replayAll(operator, found, variables, (line) => console.log(`    ${line}`))
     const drift = await playbook('--check', '--detect-drift')
     assert.is(drift.code, 0, `--check --detect-drift after the runbook: ${drift.stdout.slice(-4000)}`)
     for (const address of Object.values(NODES)) {

@@ -14,18 +14,15 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Host } from '../../src/host.ts'
-import { SshConnection } from '../../src/connection/ssh.ts'
-import { resolveSshTarget } from '../../src/connection/ssh-options.ts'
-import { Inventory } from '../../src/inventory/inventory.ts'
-import { Redactor } from '../../src/secrets.ts'
+import type { Host } from '../../src/host.ts'
 import { raw } from '../../src/shell.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
 import { KERNEL_EXPORTS_FILE, renderKernelExports } from '../../roles/nfs-server/exports.ts'
 import { EXPORTFS_VALIDATE } from '../../roles/nfs-server/kernel.ts'
 import { exportOf } from '../../roles/nfs-server/options.ts'
+import { LabHosts } from '../support/lab-hosts.ts'
 import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
-import { changedTasks as changed, describeRun as describe, failures, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
+import { assertConverged, changedTasks as changed, describeRun as describe, failures, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-shared-nfs.ts')
@@ -46,14 +43,13 @@ const NAMES = [
 
 if (!skippedWithoutLab('shared NFS', NAMES, (name) => test.skip(name))) {
   let lab: Lab
-  const hosts = new Map<string, Host>()
-  const connections: SshConnection[] = []
+  let hosts: LabHosts | undefined
   const secrets = { admin: '', database: '', redis: '' }
   let converged = false
   const needConverged = (): void => {
     if (!converged) throw new Error('the first run did not converge (see above); skipping')
   }
-  const host = (name: string): Host => hosts.get(name) as Host
+  const host = (name: string): Host => (hosts as LabHosts).host(name)
   const runPlaybook = (...args: string[]): Promise<LabRun> => runLabPlaybook(PLAYBOOK, ...args)
   const noSecrets = (r: LabRun): void => {
     for (const [name, value] of Object.entries(secrets)) assert.not.ok(value && (r.stdout.includes(value) || r.stderr.includes(value)), `the ${name} secret is in berth's output`)
@@ -63,30 +59,21 @@ if (!skippedWithoutLab('shared NFS', NAMES, (name) => test.skip(name))) {
 
   test.before(() =>
     setUpReported(async () => {
-      const inventory = await Inventory.load([DEFAULT_INVENTORY], { redactor: new Redactor() })
-      const vars = (name: string) => {
-        const v = inventory.host(name)?.vars
-        if (!v) throw new Error(`inventory has no host ${name}`)
-        return v
-      }
-      secrets.admin = String(vars('harbor1').harbor_admin_password)
-      secrets.database = String(vars('nfs1').backing_database_root_password)
-      secrets.redis = String(vars('nfs1').redis_password)
+      hosts = await LabHosts.load()
+      secrets.admin = String(hosts.vars('harbor1').harbor_admin_password)
+      secrets.database = String(hosts.vars('nfs1').backing_database_root_password)
+      secrets.redis = String(hosts.vars('nfs1').redis_password)
       lab = Lab.open(DEFAULT_INVENTORY, (line) => console.log(`    ${line}`))
       await lab.hold('test/lab/shared-nfs.test.ts')
       await lab.down()
       await lab.up(['nfs1', 'harbor1', 'harbor2'])
-      for (const name of ['nfs1', 'harbor1', 'harbor2']) {
-        const connection = new SshConnection(resolveSshTarget(name, vars(name)))
-        connections.push(connection)
-        hosts.set(name, new Host({ name, address: String(vars(name).ansible_host), vars: vars(name), connection }))
-      }
+      hosts.connect('nfs1', 'harbor1', 'harbor2')
       // The test's tools: nfs1's Docker talks plain HTTP to the Harbor nodes; the Harbor hosts get libnfs, an NFS client that needs no kernel.
       await host('nfs1').$`mkdir -p /etc/docker && printf '%s\n' ${JSON.stringify({ 'insecure-registries': Object.values(NODES) })} > /etc/docker/daemon.json`
       for (const name of Object.keys(NODES)) await host(name).$`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libnfs-utils >/dev/null`
     }),
   )
-  test.after(() => tearDownLab(lab, connections))
+  test.after(() => tearDownLab(lab, hosts?.connections ?? []))
 
   test(NAMES[0] as string, async () => {
     const first = await runPlaybook()
@@ -145,11 +132,7 @@ if (!skippedWithoutLab('shared NFS', NAMES, (name) => test.skip(name))) {
 
   test(NAMES[3] as string, async () => {
     needConverged()
-    const again = await runPlaybook()
-    assert.is(again.code, 0, describe(again))
-    assert.equal(changed(again), [])
-    const check = await runPlaybook('--check', '--detect-drift')
-    assert.is(check.code, 0, describe(check))
+    const { again } = await assertConverged(runPlaybook)
     // A hand edit of the export: another client let in.
     await host('nfs1').$`sed -i 's/Clients = 10.77.0.21, 10.77.0.22;/Clients = 10.77.0.21, 10.77.0.22, 10.77.0.99;/' /etc/ganesha/berth-exports.conf`
     const drift = await runPlaybook('--check', '--detect-drift', '--diff')
@@ -199,6 +182,8 @@ if (!skippedWithoutLab('shared NFS', NAMES, (name) => test.skip(name))) {
     assert.is(again.code, 0, describe(again))
     assert.equal(changed(again), [])
     assert.is((await inMysql('SELECT name FROM registry.project WHERE project_id = 2')).stdout.trim(), 'ops-renamed')
+    // Its only place on the host: the env file compose reads, 0600.
+    assert.is((await nfs1.$`stat -c '%a %U' /opt/harbor-backing/database.env`).stdout.trim(), '600 root')
     // The root password is in no process's command line on nfs1 (the host's and the containers' processes alike).
     const cmdlines = (await nfs1.$`for f in /proc/[0-9]*/cmdline; do tr '\\000' ' ' < "$f" 2>/dev/null; echo; done`.quiet()).stdout
     assert.ok(cmdlines.includes('mariadbd'), 'the server is among the processes read')

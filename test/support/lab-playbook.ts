@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_INVENTORY } from '../../lab/lab.ts'
+import * as assert from 'uvu/assert'
 import type { BerthEvent } from '../../src/report/events.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -49,3 +50,13 @@ export const changedTasks = (r: LabRun, host?: string): string[] =>
 export const failures = (r: LabRun): string[] => r.events.flatMap((e) => (e.kind === 'host_result' && e.status === 'failed' ? [`${e.host}: ${e.task}: ${e.error ?? ''}`] : []))
 /** For an assertion's message: the exit code, the failed tasks and the end of stderr. */
 export const describeRun = (r: LabRun): string => `exit ${r.code}; failures: ${failures(r).join(' | ') || 'none'}; stderr: ${r.stderr.slice(-1500)}`
+
+/** A converged stack: the next run changes nothing and `--check --detect-drift` exits 0. Both runs are returned for more checks (secrets in their output). */
+export async function assertConverged(runPlaybook: (...args: string[]) => Promise<LabRun>): Promise<{ again: LabRun; check: LabRun }> {
+  const again = await runPlaybook()
+  assert.is(again.code, 0, describeRun(again))
+  assert.equal(changedTasks(again), [])
+  const check = await runPlaybook('--check', '--detect-drift')
+  assert.is(check.code, 0, describeRun(check))
+  return { again, check }
+}

@@ -102,3 +102,13 @@ export function operatorShell(keyFile: string, knownHosts: string) {
     },
   }
 }
+
+/** Replay every section in order, as an operator would, saying how long each took; the first that fails stops it, with its stderr's end. */
+export async function replayAll(operator: ReturnType<typeof operatorShell>, found: readonly Section[], variables: Readonly<Record<string, string>>, log: (line: string) => void): Promise<void> {
+  for (const section of found) {
+    const started = performance.now()
+    const ran = await operator.replay(section, variables)
+    log(`[measured] ${section.play} on ${section.host} by hand: ${((performance.now() - started) / 1000).toFixed(1)} s, ${section.blocks.length} blocks`)
+    if (ran.code !== 0) throw new Error(`${section.play} on ${section.host}: exit ${ran.code}\n${ran.stderr.slice(-3000)}`)
+  }
+}
