@@ -19,7 +19,8 @@ const USAGE = `usage: npm run lab -- [-i INVENTORY] <verb> [args]
   stop NAME             clean shutdown
   start NAME            start a stopped or killed host, with its data
   partition NAME        cut a host off the lab network (both directions)
-  heal NAME             reconnect it
+  partition NAME OTHER  cut only the link between two hosts (unicast): both stay reachable from the machine
+  heal NAME [OTHER]     undo either
   exec NAME CMD...      run a command inside a host from the machine (works while partitioned)
 
   -i, --inventory FILE  the lab inventory (default: ${DEFAULT_INVENTORY})
@@ -128,12 +129,24 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     case 'partition': {
+      if (rest.length === 2) {
+        const [a, b] = rest as [string, string]
+        await open().partitionBetween(a, b)
+        say(`${a} and ${b} no longer reach each other; the machine and the other hosts reach both`)
+        return 0
+      }
       const name = oneName(verb, rest)
       const veth = await open().partition(name)
       say(`${name} is cut off the lab network (${veth} down)`)
       return 0
     }
     case 'heal': {
+      if (rest.length === 2) {
+        const [a, b] = rest as [string, string]
+        await open().healBetween(a, b)
+        say(`${a} and ${b} reach each other again`)
+        return 0
+      }
       const name = oneName(verb, rest)
       const veth = await open().heal(name)
       say(`${name} is back on the lab network (${veth} up)`)

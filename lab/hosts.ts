@@ -86,6 +86,7 @@ export function hostsFile(config: LabConfig): string {
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
     ...config.hosts.map((h) => `${h.address}\t${h.name}`),
+    ...config.reservedNames.map((r) => `${r.address}\t${r.name}`),
     '',
   ].join('\n')
 }

@@ -69,6 +69,8 @@ export interface LabConfig {
   interface: string
   /** Addresses on the lab subnet that belong to no host (virtual IPs). */
   reserved: string[]
+  /** Names the lab's hosts resolve (in their /etc/hosts) to reserved addresses: the lab plays DNS for a virtual IP's name. */
+  reservedNames: { address: string; name: string }[]
   stateDir: string
   keyFile: string
   knownHostsFile: string
@@ -260,10 +262,17 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
   }
 
   const reserved: string[] = []
+  const reservedNames: { address: string; name: string }[] = []
+  // An address, or { address, name }: the name goes into every host's /etc/hosts.
   for (const r of Array.isArray(lab.reserved) ? lab.reserved : []) {
-    const a = String(r)
+    const a = String(isMap(r) ? r.address : r)
     if (!addressInSubnet(a, subnet)) throw new LabError(`${path}: lab.reserved address ${a} is not in lab.subnet ${subnet.cidr}`)
     reserved.push(a)
+    if (isMap(r) && r.name !== undefined) {
+      const name = String(r.name)
+      if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(name)) throw new LabError(`${path}: lab.reserved name ${JSON.stringify(name)} is not a host name`)
+      reservedNames.push({ address: a, name })
+    }
   }
 
   const broadcast = subnet.network + 2 ** (32 - subnet.prefix) - 1
@@ -284,7 +293,7 @@ export function loadLabConfig(inventoryPath: string): LabConfig {
     out.push({ name: hostName, address: h.address, groups: [...h.groups].sort(), dataDirs: [...h.dataDirs].sort(), sharedDirs, systemCalls: [...h.calls].sort() })
   }
   if (out.length === 0) throw new LabError(`${path}: the lab inventory names no hosts`)
-  return { inventoryPath: path, name, bridge, subnet, interface: iface, reserved, stateDir, keyFile, knownHostsFile, hosts: out }
+  return { inventoryPath: path, name, bridge, subnet, interface: iface, reserved, reservedNames, stateDir, keyFile, knownHostsFile, hosts: out }
 }
 
 /** The hosts named on the command line (all when none), in inventory order; unknown names are an error. */

@@ -288,6 +288,38 @@ export class Lab {
     })
   }
 
+  /**
+   * Cut the link between two hosts only: each drops what comes from the other
+   * and what it would send to it (policy rules in its network namespace, set
+   * from the machine), while the machine and every other host still reach both.
+   * Two nodes of a cluster that cannot hear each other: a split brain. Covers
+   * unicast traffic (VRRP unicast adverts included), not multicast.
+   */
+  async partitionBetween(a: string, b: string): Promise<void> {
+    await this.#linkRules('partition', a, b, 'add')
+  }
+
+  /** Undo `partitionBetween`; rules already gone are fine. */
+  async healBetween(a: string, b: string): Promise<void> {
+    await this.#linkRules('heal', a, b, 'del')
+  }
+
+  async #linkRules(verb: string, a: string, b: string, action: 'add' | 'del'): Promise<void> {
+    if (a === b) throw new LabError(`lab ${verb}: ${a} and ${b} are the same host`)
+    const [ha, hb] = [this.#host(a), this.#host(b)]
+    await this.#locked(`lab ${verb} ${a} ${b}`, async () => {
+      for (const [self, other] of [[ha, hb], [hb, ha]] as const) {
+        const p = this.#find().get(self.name)
+        if (!p || p.initPid === undefined) throw new LabError(`lab host ${self.name} is not running`, { hint: `start it: npm run lab -- start ${self.name}` })
+        for (const dir of ['from', 'to']) {
+          // One rule per direction at a fixed priority: adding twice fails with "File exists", deleting a missing one with "No such file".
+          const r = await run('nsenter', ['--target', String(p.initPid), '--net', '--', 'ip', 'rule', action, dir, `${other.address}/32`, 'priority', '100', 'blackhole'], { allowFail: true })
+          if (r.code !== 0 && !/File exists|No such file/.test(r.stderr)) throw new LabError(`lab ${verb}: ip rule ${action} on ${self.name} failed: ${r.stderr.trim()}`)
+        }
+      }
+    })
+  }
+
   /** Hosts, state and address; read-only and lock-free. */
   async status(): Promise<HostStatus[]> {
     requireLinuxRoot()

@@ -10,26 +10,13 @@
 //                                                         once (Harbor 2.x itself needs PostgreSQL)
 //   ... -e harbor_allow_disagreement=true                 go on although the Harbor nodes' options differ
 //
-// Variables: see playbooks/tiers/storage.ts, redis.ts and harbor.ts (the tiers
-// this playbook runs); the lab's are in inventory/group_vars/{nfs,redis,harbor}.
-import { ConfigError, playbook } from '../src/index.ts'
-import { harborTier } from './tiers/harbor.ts'
-import { backingDatabase, backingTier, redisEndpoints, redisPackages } from './tiers/redis.ts'
-import { storagePackages, storageTier } from './tiers/storage.ts'
+// Variables: see playbooks/tiers/shared-nfs.ts (storage.ts, redis.ts and
+// harbor.ts, the tiers it runs); the lab's are in inventory/group_vars/{nfs,redis,harbor}.
+import { playbook } from '../src/index.ts'
+import { sharedNfsStack } from './tiers/shared-nfs.ts'
 
 await playbook('ha-shared-nfs: Harbor nodes sharing one NFS store, its database and Redis', async (pb) => {
-  const database = backingDatabase(pb)
-  if (database.engine === 'mysql' && pb.hosts('harbor').length > 0)
-    throw new ConfigError(
-      "backing_database_engine is mysql: the seed's MySQL served Harbor 1.5 and older; Harbor 1.6 and later (and so harbor-node) store their data only in PostgreSQL",
-      { hint: 'build the seed\'s storage node alone (its MySQL, Redis, NFS, and the dump imported once) with --limit nfs, or keep backing_database_engine=postgres for Harbor' },
-    )
-  // Harbor's options are checked first: a refusal touches no host.
-  const harbor = harborTier(pb, { database, redis: redisEndpoints(pb) })
-  // Every host's packages in one play, all hosts at once: installs dominate a first run.
-  const [nfsPackages, dockerForBacking] = [storagePackages(pb), redisPackages(pb)]
-  await pb.play('Packages', 'nfs:redis:harbor', (h) => [...nfsPackages(h), ...dockerForBacking(h), ...harbor.packages(h)])
-  await storageTier(pb)
-  await backingTier(pb)
-  await harbor.play()
+  // Every option is checked first: a refusal touches no host.
+  const run = sharedNfsStack(pb)
+  await run()
 })

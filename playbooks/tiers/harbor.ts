@@ -51,7 +51,12 @@ function installerSha256(file: string, given: string | undefined): string {
  * and return the play, to be run after the backends: call it before any other
  * tier runs, so that a refusal touches no host.
  */
-export function harborTier(pb: Playbook, backends: HarborBackends): { packages: (h: Host) => Task[]; play: () => Promise<void> } {
+/** What a playbook decides over the inventory's `harbor` variable (the keepalived playbook: the name clients use). */
+export interface HarborOverrides {
+  hostname?: string
+}
+
+export function harborTier(pb: Playbook, backends: HarborBackends, overrides: HarborOverrides = {}): { packages: (h: Host) => Task[]; play: () => Promise<void> } {
   const nodes = pb.hosts('harbor').map((h) => h.name)
   // None played (--limit postgres): nothing to check or run.
   if (nodes.length === 0) return { packages: () => [], play: async () => {} }
@@ -65,6 +70,7 @@ export function harborTier(pb: Playbook, backends: HarborBackends): { packages: 
     const file = h.need<string>('harbor.installer.file', 'harbor-node')
     return {
       ...(v as HarborNodeOptions),
+      ...(overrides.hostname !== undefined ? { hostname: overrides.hostname } : {}),
       adminPassword: h.need('harbor_admin_password', 'harbor-node'),
       database: {
         ...(v.database as HarborNodeOptions['database']),

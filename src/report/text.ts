@@ -94,7 +94,8 @@ export class TextReporter implements Reporter {
     let out: string
     switch (e.status) {
       case 'ok':
-        out = c.green(`ok: [${e.host}]`) + retried + timing + '\n'
+        // As Ansible's -v shows a task's result: what was found (a read-only check's verdict, 'keepalived runs …').
+        out = c.green(`ok: [${e.host}]${this.opts.verbosity >= 1 && e.summary ? ` => ${e.summary}` : ''}`) + retried + timing + '\n'
         break
       case 'changed':
         out = c.yellow(`changed: [${e.host}]${e.summary ? ` => ${e.summary}` : ''}`) + retried + timing + '\n'
