@@ -290,8 +290,8 @@ export class Lab {
 
   /**
    * Cut the link between two hosts only: each drops what comes from the other
-   * and what it would send to it (policy rules in its network namespace, set
-   * from the machine), while the machine and every other host still reach both.
+   * and what it would send to it (blackhole policy rules in its network
+   * namespace, set from the machine), while the machine and every other host still reach both.
    * Two nodes of a cluster that cannot hear each other: a split brain. Covers
    * unicast traffic (VRRP unicast adverts included), not multicast.
    */
@@ -311,11 +311,17 @@ export class Lab {
       for (const [self, other] of [[ha, hb], [hb, ha]] as const) {
         const p = this.#find().get(self.name)
         if (!p || p.initPid === undefined) throw new LabError(`lab host ${self.name} is not running`, { hint: `start it: npm run lab -- start ${self.name}` })
-        for (const dir of ['from', 'to']) {
-          // One rule per direction at a fixed priority: adding twice fails with "File exists", deleting a missing one with "No such file".
-          const r = await run('nsenter', ['--target', String(p.initPid), '--net', '--', 'ip', 'rule', action, dir, `${other.address}/32`, 'priority', '100', 'blackhole'], { allowFail: true })
-          if (r.code !== 0 && !/File exists|No such file/.test(r.stderr)) throw new LabError(`lab ${verb}: ip rule ${action} on ${self.name} failed: ${r.stderr.trim()}`)
-        }
+        // The kernel's first rule (priority 0) looks up local addresses, so a packet for the host itself would be
+        // delivered before any blackhole rule: while cut, that lookup moves behind the two blackhole rules.
+        const o = `${other.address}/32`
+        const script =
+          action === 'add'
+            ? `ip rule show priority 100 | grep -q . || { ip rule add from ${o} priority 100 blackhole && ip rule add to ${o} priority 100 blackhole; }; ` +
+              `ip rule show priority 0 | grep -q . && { ip rule add from all lookup local priority 1000 && ip rule del priority 0; }; true`
+            : `ip rule show priority 0 | grep -q . || { ip rule add from all lookup local priority 0 && ip rule del priority 1000; }; ` +
+              `while ip rule show priority 100 | grep -q .; do ip rule del priority 100 || break; done; true`
+        const r = await run('nsenter', ['--target', String(p.initPid), '--net', '--', 'sh', '-ec', script], { allowFail: true })
+        if (r.code !== 0) throw new LabError(`lab ${verb}: changing ${self.name}'s routing rules failed: ${r.stderr.trim()}`)
       }
     })
   }

@@ -1,0 +1,228 @@
+// One virtual address in front of the Harbor nodes on the lab (seed 003):
+// playbooks/ha-keepalived-vip.ts on fresh hosts, real keepalived 2.2.7 over
+// the lab bridge (VRRPv3, unicast, adverts every 0.25 s), in front of the LAB'S
+// STAND-IN Harbor (see the README). Clients (nfs1's Docker) use the address's
+// name, harbor-vip.berth.test, which the lab writes into every host's
+// /etc/hosts. Who holds the address is read from every node's interface
+// through the lab (nsenter), so a reading needs no network.
+//
+// The file owns lab `berth` while it runs: it holds the lab lock, starts from
+// `down`, and ends with `down` even when a test fails.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Host } from '../../src/host.ts'
+import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
+import { KEEPALIVED_CONF } from '../../roles/keepalived-vip/index.ts'
+import { LabHosts } from '../support/lab-hosts.ts'
+import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
+import { assertConverged, changedTasks as changed, describeRun as describe, failures, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const PLAYBOOK = join(ROOT, 'playbooks', 'ha-keepalived-vip.ts')
+const VIP = '10.77.0.100'
+const NAME = 'harbor-vip.berth.test'
+const NODES = ['harbor1', 'harbor2'] as const
+type Node = (typeof NODES)[number]
+const TRANSITIONS = '/var/log/keepalived-vip/transitions.log'
+const IMAGE = `${NAME}/library/vip:1`
+
+const NAMES = [
+  "first run converges: exactly one node holds the address; Harbor's hostname is its name; keepalived -t passes on every node's file; docker push and pull through the name work (lab stand-in Harbor)",
+  "Harbor's core stopped on the holder: the address moves, the pull through it works again, and with nopreempt it stays put when that core is back (transitions counted from the notify log)",
+  'the holder killed (lab kill): the address moves and the pull works; the node back and converged takes nothing back (nopreempt)',
+  'split brain (the link between the nodes cut): both hold the address; --check fails naming both; heal ends it with one holder',
+  "a broken option (an interface the hosts lack) is refused by keepalived -t on the host: the run fails with keepalived's words, the live file and the address untouched",
+  'converged: a second run changes nothing, --check --detect-drift exits 0, no secret in any output',
+]
+
+if (!skippedWithoutLab('keepalived VIP', NAMES, (name) => test.skip(name))) {
+  let lab: Lab
+  let hosts: LabHosts | undefined
+  const secrets = { admin: '' }
+  let converged = false
+  const needConverged = (): void => {
+    if (!converged) throw new Error('the first run did not converge (see above); skipping')
+  }
+  const host = (name: string): Host => (hosts as LabHosts).host(name)
+  const runPlaybook = (...args: string[]): Promise<LabRun> => runLabPlaybook(PLAYBOOK, ...args)
+  const runs: LabRun[] = []
+  const run = async (...args: string[]): Promise<LabRun> => {
+    const r = await runPlaybook(...args)
+    runs.push(r)
+    return r
+  }
+
+  /** Who holds the address now, read inside each running node (no network needed). */
+  const holders = async (): Promise<Node[]> => {
+    const status = new Map((await lab.status()).map((s) => [s.name, s.state]))
+    const held = await Promise.all(
+      NODES.map(async (n) => {
+        if (status.get(n) !== 'running' && status.get(n) !== 'partitioned') return false
+        const r = await lab.exec(n, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'host0'])
+        return r.stdout.includes(`inet ${VIP}/`)
+      }),
+    )
+    return NODES.filter((_, i) => held[i])
+  }
+  const waitUntil = async (what: string, ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<number> => {
+    const t0 = performance.now()
+    while (!(await ok())) {
+      if (performance.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs / 1000} s`)
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    return (performance.now() - t0) / 1000
+  }
+  const soleHolder = async (): Promise<Node> => {
+    let sole: Node | undefined
+    await waitUntil('exactly one node holds the address', async () => {
+      const h = await holders()
+      sole = h.length === 1 ? h[0] : undefined
+      return sole !== undefined
+    })
+    return sole as Node
+  }
+  const other = (n: Node): Node => (n === 'harbor1' ? 'harbor2' : 'harbor1')
+  /** The node's transition log: `TIME HOST INSTANCE NAME STATE PRIORITY` per line. */
+  const transitions = async (n: Node): Promise<{ at: number; state: string }[]> =>
+    (await lab.exec(n, ['sh', '-c', `cat ${TRANSITIONS} 2>/dev/null || true`])).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const f = l.split(' ')
+        return { at: Number(f[0]), state: f[4] ?? '' }
+      })
+  /** A fresh pull of the test image through the address's name (nfs1's Docker). */
+  const pullThroughName = async (): Promise<void> => {
+    const nfs1 = host('nfs1')
+    await nfs1.$`docker rmi -f ${IMAGE} >/dev/null 2>&1 || true`
+    await nfs1.$`docker pull -q ${IMAGE}`
+  }
+
+  test.before(() =>
+    setUpReported(async () => {
+      hosts = await LabHosts.load()
+      secrets.admin = String(hosts.vars('harbor1').harbor_admin_password)
+      lab = Lab.open(DEFAULT_INVENTORY, (line) => console.log(`    ${line}`))
+      await lab.hold('test/lab/keepalived-vip.test.ts')
+      await lab.down()
+      await lab.up(['nfs1', 'harbor1', 'harbor2'])
+      hosts.connect('nfs1')
+      // The test's client: nfs1's Docker talks plain HTTP to the address's name.
+      await host('nfs1').$`mkdir -p /etc/docker && printf '%s\n' ${JSON.stringify({ 'insecure-registries': [NAME] })} > /etc/docker/daemon.json`
+    }),
+  )
+  test.after(() => tearDownLab(lab, hosts?.connections ?? []))
+
+  test(NAMES[0] as string, async () => {
+    const first = await run()
+    assert.is(first.code, 0, describe(first))
+    for (const n of NODES) assert.ok(changed(first, n).some((t) => t.includes('keepalived runs the written configuration')), `${n}: keepalived started`)
+    const check = first.events.find((e) => e.kind === 'host_result' && e.task.includes('held by exactly one of harbor1, harbor2'))
+    assert.ok(check && check.kind === 'host_result' && check.status === 'ok', JSON.stringify(check))
+    assert.match(check.summary ?? '', new RegExp(`${VIP.replace(/\./g, '\\.')} is held by harbor[12] alone`))
+    await soleHolder()
+    for (const n of NODES) {
+      const yml = await lab.exec(n, ['sh', '-c', 'grep "^hostname:" /opt/harbor/v*/harbor.yml'])
+      assert.match(yml.stdout, new RegExp(`hostname: "?${NAME}"?`), `${n}: ${yml.stdout}${yml.stderr}`)
+      const t = await lab.exec(n, ['keepalived', '-t', '-f', KEEPALIVED_CONF])
+      assert.is(t.code, 0, `${n}: keepalived -t: ${t.stdout}${t.stderr}`)
+      assert.match((await lab.exec(n, ['getent', 'hosts', NAME])).stdout, new RegExp(`^${VIP.replace(/\./g, '\\.')}\\s`), `${n} resolves ${NAME}`)
+    }
+    const nfs1 = host('nfs1')
+    await nfs1.$`tar -C /etc -c hostname os-release | docker import - ${IMAGE}`
+    await nfs1.$`docker login -u admin --password-stdin ${NAME}`.stdin(secrets.admin)
+    await nfs1.$`docker push -q ${IMAGE}`
+    await pullThroughName()
+    converged = true
+  })
+
+  test(NAMES[1] as string, async () => {
+    needConverged()
+    const was = await soleHolder()
+    const next = other(was)
+    const before = { [was]: (await transitions(was)).length, [next]: (await transitions(next)).length }
+    await lab.exec(was, ['docker', 'stop', 'harbor-core'])
+    const moved = await waitUntil(`the address moves from ${was} to ${next}`, async () => (await holders()).join() === next, 15_000)
+    console.log(`    core stopped on ${was}: the address on ${next} after ${moved.toFixed(2)} s`)
+    await pullThroughName()
+    await lab.exec(was, ['docker', 'start', 'harbor-core'])
+    // Back healthy (rise 2 at 1 s), then watched: nopreempt keeps the address on the node holding it.
+    await waitUntil(`${was} leaves FAULT`, async () => (await transitions(was)).at(-1)?.state === 'BACKUP', 60_000)
+    await new Promise((r) => setTimeout(r, 8000))
+    assert.equal(await holders(), [next], 'the address stayed where it went')
+    const newOnOld = (await transitions(was)).slice(before[was]).map((t) => t.state)
+    const newOnNext = (await transitions(next)).slice(before[next]).map((t) => t.state)
+    assert.equal(newOnOld, ['FAULT', 'BACKUP'], `${was}'s transitions`)
+    assert.equal(newOnNext, ['MASTER'], `${next}'s transitions`)
+    const checked = await run('--check', '--limit', 'keepalived')
+    assert.is(checked.code, 0, describe(checked))
+  })
+
+  test(NAMES[2] as string, async () => {
+    needConverged()
+    const was = await soleHolder()
+    const next = other(was)
+    await lab.kill(was)
+    const moved = await waitUntil(`the address moves to ${next}`, async () => (await holders()).join() === next, 15_000)
+    console.log(`    ${was} killed: the address on ${next} after ${moved.toFixed(2)} s`)
+    await pullThroughName()
+    const masters = (await transitions(next)).filter((t) => t.state === 'MASTER').length
+    await lab.start(was)
+    const again = await run()
+    assert.is(again.code, 0, describe(again))
+    // Harbor and keepalived came back with the host (restart: always, enabled): the run starts nothing.
+    assert.not.ok(changed(again, was).some((t) => t.includes('keepalived runs')), `keepalived on ${was} was started by the run: ${changed(again, was).join(', ')}`)
+    await waitUntil(`${was} is BACKUP again`, async () => (await transitions(was)).at(-1)?.state === 'BACKUP', 60_000)
+    await new Promise((r) => setTimeout(r, 5000))
+    assert.equal(await holders(), [next], 'the address stayed on the node that took it')
+    assert.is((await transitions(next)).filter((t) => t.state === 'MASTER').length, masters, `${next} did not flap`)
+    await pullThroughName()
+  })
+
+  test(NAMES[3] as string, async () => {
+    needConverged()
+    const was = await soleHolder()
+    await lab.partitionBetween('harbor1', 'harbor2')
+    try {
+      const took = await waitUntil('both nodes hold the address', async () => (await holders()).length === 2, 15_000)
+      console.log(`    link cut: both hold the address after ${took.toFixed(2)} s`)
+      const check = await run('--check', '--limit', 'keepalived')
+      assert.is(check.code, 2, describe(check))
+      const f = failures(check).join('\n')
+      assert.match(f, /split brain: 10\.77\.0\.100 is held by harbor1 and harbor2 at once/)
+    } finally {
+      await lab.healBetween('harbor1', 'harbor2')
+    }
+    await waitUntil('one holder again', async () => (await holders()).length === 1, 15_000)
+    console.log(`    healed: ${(await holders()).join()} holds it (held by ${was} before)`)
+    const check = await run('--check', '--limit', 'keepalived')
+    assert.is(check.code, 0, describe(check))
+  })
+
+  test(NAMES[4] as string, async () => {
+    needConverged()
+    const holder = await soleHolder()
+    const sums = async (): Promise<string[]> => Promise.all(NODES.map(async (n) => (await lab.exec(n, ['sha256sum', KEEPALIVED_CONF])).stdout))
+    const before = await sums()
+    const broken = { address: `${VIP}/24`, interface: 'nosuch0', virtualRouterId: 51 }
+    const r = await run('--limit', 'keepalived', '-e', JSON.stringify({ keepalived: broken }))
+    assert.is(r.code, 2, describe(r))
+    const f = failures(r).join('\n')
+    assert.match(f, /keepalived\.conf/)
+    assert.match(f, /keepalived -t -f/)
+    assert.match(f, /nosuch0/)
+    assert.equal(await sums(), before, 'the live files are untouched')
+    assert.equal(await holders(), [holder], 'the address is where it was')
+  })
+
+  test(NAMES[5] as string, async () => {
+    needConverged()
+    const { again, check } = await assertConverged(run)
+    runs.push(again, check)
+    for (const r of runs) assert.not.ok(r.stdout.includes(secrets.admin) || r.stderr.includes(secrets.admin), "the admin password is in berth's output")
+  })
+
+  test.run()
+}
