@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url'
 import type { Host } from '../../src/host.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
 import { KEEPALIVED_CONF } from '../../roles/keepalived-vip/index.ts'
+import { renderKeepalivedConf } from '../../roles/keepalived-vip/config.ts'
+import { KEEPALIVED_VIP_DEFAULTS, type KeepalivedVipOptions } from '../../roles/keepalived-vip/options.ts'
 import { LabHosts } from '../support/lab-hosts.ts'
 import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
 import { assertConverged, changedTasks as changed, describeRun as describe, failures, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
@@ -27,9 +29,13 @@ const NODES = ['harbor1', 'harbor2'] as const
 type Node = (typeof NODES)[number]
 const TRANSITIONS = '/var/log/keepalived-vip/transitions.log'
 const IMAGE = `${NAME}/library/vip:1`
+const LAB_NODES = [
+  { name: 'harbor1', address: '10.77.0.21' },
+  { name: 'harbor2', address: '10.77.0.22' },
+]
 
 const NAMES = [
-  "first run converges: exactly one node holds the address; Harbor's hostname is its name; keepalived -t passes on every node's file; docker push and pull through the name work (lab stand-in Harbor)",
+  "first run converges: exactly one node holds the address; Harbor's hostname is its name; keepalived -t passes on every node's file and on the other policies' files; docker push and pull through the name work (lab stand-in Harbor)",
   "Harbor's core stopped on the holder: the address moves, the pull through it works again, and with nopreempt it stays put when that core is back (transitions counted from the notify log)",
   'the holder killed (lab kill): the address moves and the pull works; the node back and converged takes nothing back (nopreempt)',
   'split brain (the link between the nodes cut): both hold the address; --check fails naming both; heal ends it with one holder',
@@ -129,6 +135,17 @@ if (!skippedWithoutLab('keepalived VIP', NAMES, (name) => test.skip(name))) {
       const t = await lab.exec(n, ['keepalived', '-t', '-f', KEEPALIVED_CONF])
       assert.is(t.code, 0, `${n}: keepalived -t: ${t.stdout}${t.stderr}`)
       assert.match((await lab.exec(n, ['getent', 'hosts', NAME])).stdout, new RegExp(`^${VIP.replace(/\./g, '\\.')}\\s`), `${n} resolves ${NAME}`)
+    }
+    // The other policies' files pass keepalived's own check too, on a real node (it checks the interface and the scripts there).
+    const variants: Partial<KeepalivedVipOptions>[] = [
+      { preemption: { mode: 'preempt', delaySeconds: 30 } },
+      { version: 2, advertInterval: 1, authentication: { password: 'pw123456' } },
+      { transport: 'multicast', health: false, node: 'harbor2' },
+    ]
+    for (const v of variants) {
+      const conf = renderKeepalivedConf({ ...KEEPALIVED_VIP_DEFAULTS, address: `${VIP}/24`, interface: 'host0', virtualRouterId: 51, node: 'harbor1', nodes: LAB_NODES, ...v })
+      const t = await lab.exec('harbor1', ['sh', '-c', `printf '%s' "$1" > /tmp/variant.conf && keepalived -t -f /tmp/variant.conf`, 'variant', conf])
+      assert.is(t.code, 0, `keepalived -t on ${JSON.stringify(v)}: ${t.stdout}${t.stderr}`)
     }
     const nfs1 = host('nfs1')
     await nfs1.$`tar -C /etc -c hostname os-release | docker import - ${IMAGE}`
