@@ -4,7 +4,8 @@
 // key and strict host key checking. It brings up its own lab (25 hosts, lab
 // `bench`), installs ansible-core when missing, and leaves nothing behind.
 //
-// Then each seed's whole stack on the lab's own hosts (bench/seed-stack.ts).
+// Then each seed's whole stack on the lab's own hosts (bench/seed-stack.ts), and
+// the virtual address's failover times (bench/vip-failover.ts).
 //
 // Not a test: nothing here is asserted on time. It fails only when a tool fails
 // or the tools' results differ. Figures are ratios measured in this one run.
@@ -32,6 +33,7 @@ import { compareTrees } from './compare-trees.ts'
 import { checkRun, median, timedRun, type Expect, type RunResult } from './timed-run.ts'
 import { benchTasks, workloadPaths } from './workload.ts'
 import { benchSeedStacks } from './seed-stack.ts'
+import { benchVipFailover } from './vip-failover.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const FORKS = Math.max(...SIZES)
@@ -262,6 +264,7 @@ try {
   cleanupSshMasters()
   await lab.down()
   const seeds = await benchSeedStacks(log)
+  const vip = await benchVipFailover(log)
 
   const b3 = at3.get(berth) as { first: number; noop: number; check: number }
   const p3 = at3.get(ansiblePipelining) as { first: number; noop: number; check: number }
@@ -329,6 +332,8 @@ try {
     `Headline: berth's no-op run at 3 hosts is ${(p3.noop / b3.noop).toFixed(1)}× faster than ansible-playbook with pipelining (${s(b3.noop)} s against ${s(p3.noop)} s).`,
     '',
     ...seeds,
+    '',
+    ...vip,
   ].join('\n')
   log(`\n${report}`)
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })
