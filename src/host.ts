@@ -274,7 +274,9 @@ export function placeTempFileSteps(path: string, opts: WriteFileOptions = {}): s
   if (opts.group) steps.push(`chgrp ${quote(opts.group)} "$tmp"`)
   if (opts.validate) {
     const v = opts.validate.includes('%s') ? opts.validate.split('%s').join('"$tmp"') : `${opts.validate} "$tmp"`
-    steps.push(`{ ${v} ; } >&2 || { echo "validation failed: ${opts.validate.replace(/["\\$`]/g, '\\$&')}" >&2; exit 3; }`)
+    // The message names the candidate as what it is (the %s of the command line), not a temporary name.
+    const shown = opts.validate.includes('%s') ? opts.validate.split('%s').join(`<new ${path}>`) : `${opts.validate} <new ${path}>`
+    steps.push(`{ ${v} ; } >&2 || { echo "validation failed: ${shown.replace(/["\\$`]/g, '\\$&')}" >&2; exit 3; }`)
   }
   if (opts.replaces === 'absent')
     steps.push(`if [ -e ${p} ] || [ -L ${p} ]; then echo ${quote(`${path} appeared after berth read it: not overwritten; run again to plan on what is there now`)} >&2; exit 4; fi`)

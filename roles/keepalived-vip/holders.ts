@@ -75,9 +75,10 @@ export const readHolders = (group: readonly Host[], address: string, iface: stri
   Promise.all(group.map((h) => ask(h, address, iface, askTimeoutMs)))
 
 /**
- * A task (run once, for the whole group; read-only, so --check runs it too)
- * that fails unless exactly one node holds `address`, after at most `settleMs`
- * for an election in progress. Its failure names the holders.
+ * A task (read-only, so --check runs it too) that fails unless exactly one
+ * node of `group` holds `address`, after at most `settleMs` for an election in
+ * progress. Its failure names the holders. Each played node asks the whole
+ * group (not run once: every node's report and runbook section shows it).
  */
 export function vipHeldByOne(address: string, iface: string, group: readonly Host[], o: VipHoldersOptions): Task {
   const res: Resource = {
@@ -95,5 +96,5 @@ export function vipHeldByOne(address: string, iface: string, group: readonly Hos
       }
     },
   }
-  return task(res, { readOnly: true, runOnce: true })
+  return task(res, { readOnly: true })
 }

@@ -54,7 +54,7 @@ const cases: [string, OperationRecord, string[]][] = [
       'chmod 0640 "$tmp"',
       'chown root "$tmp"',
       'chgrp adm "$tmp"',
-      '{ app -t "$tmp" ; } >&2 || { echo "validation failed: app -t %s" >&2; exit 3; }',
+      '{ app -t "$tmp" ; } >&2 || { echo "validation failed: app -t <new /etc/app.conf>" >&2; exit 3; }',
       'mv -f "$tmp" /etc/app.conf',
     ],
   ],
