@@ -10,6 +10,8 @@
 // `down`, and ends with `down` even when a test fails.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Host } from '../../src/host.ts'
@@ -19,6 +21,7 @@ import { renderKeepalivedConf } from '../../roles/keepalived-vip/config.ts'
 import { KEEPALIVED_VIP_DEFAULTS, type KeepalivedVipOptions } from '../../roles/keepalived-vip/options.ts'
 import { LabHosts } from '../support/lab-hosts.ts'
 import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
+import { operatorShell, replayAll, secretNames, sections } from '../support/runbook-replay.ts'
 import { assertConverged, changedTasks as changed, describeRun as describe, failures, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -39,8 +42,10 @@ const NAMES = [
   "Harbor's core stopped on the holder: the address moves, the pull through it works again, and with nopreempt it stays put when that core is back (transitions counted from the notify log)",
   'the holder killed (lab kill): the address moves and the pull works; the node back and converged takes nothing back (nopreempt)',
   'split brain (the link between the nodes cut): both hold the address; --check fails naming both; heal ends it with one holder',
+  'preempt with a delay, applied by a reload (same keepalived process): harbor1 takes the address back once healthy, after the delay, and only then',
   "a broken option (an interface the hosts lack) is refused by keepalived -t on the host: the run fails with keepalived's words, the live file and the address untouched",
   'converged: a second run changes nothing, --check --detect-drift exits 0, no secret in any output',
+  "keepalived's runbook: written by a run on nodes without keepalived, replayed there by hand (plain ssh and bash), it gives what berth gives: no drift, one holder",
 ]
 
 if (!skippedWithoutLab('keepalived VIP', NAMES, (name) => test.skip(name))) {
@@ -54,6 +59,7 @@ if (!skippedWithoutLab('keepalived VIP', NAMES, (name) => test.skip(name))) {
   const host = (name: string): Host => (hosts as LabHosts).host(name)
   const runPlaybook = (...args: string[]): Promise<LabRun> => runLabPlaybook(PLAYBOOK, ...args)
   const runs: LabRun[] = []
+  const scratch = mkdtempSync(join(tmpdir(), 'berth-vip-'))
   const run = async (...args: string[]): Promise<LabRun> => {
     const r = await runPlaybook(...args)
     runs.push(r)
@@ -119,7 +125,7 @@ if (!skippedWithoutLab('keepalived VIP', NAMES, (name) => test.skip(name))) {
       await host('nfs1').$`mkdir -p /etc/docker && printf '%s\n' ${JSON.stringify({ 'insecure-registries': [NAME] })} > /etc/docker/daemon.json`
     }),
   )
-  test.after(() => tearDownLab(lab, hosts?.connections ?? []))
+  test.after(() => tearDownLab(lab, hosts?.connections ?? [], () => rmSync(scratch, { recursive: true, force: true })))
 
   test(NAMES[0] as string, async () => {
     const first = await run()
@@ -220,6 +226,32 @@ if (!skippedWithoutLab('keepalived VIP', NAMES, (name) => test.skip(name))) {
 
   test(NAMES[4] as string, async () => {
     needConverged()
+    const pids = async (): Promise<string[]> => Promise.all(NODES.map(async (n) => (await lab.exec(n, ['systemctl', 'show', '-P', 'MainPID', 'keepalived'])).stdout.trim()))
+    const before = await pids()
+    const preempt = { address: `${VIP}/24`, interface: 'host0', virtualRouterId: 51, preemption: { mode: 'preempt', delaySeconds: 2 } }
+    const r = await run('--limit', 'keepalived', '-e', JSON.stringify({ keepalived: preempt }))
+    assert.is(r.code, 0, describe(r))
+    for (const n of NODES) assert.ok(changed(r, n).some((t) => t.includes('keepalived runs')), `${n} applied the new file`)
+    assert.equal(await pids(), before, 'reloaded, not restarted')
+    // harbor1 (priority 150) preempts harbor2 (140) after the delay, wherever the address was.
+    await waitUntil('harbor1 holds the address', async () => (await holders()).join() === 'harbor1', 20_000)
+    const mark = { harbor1: (await transitions('harbor1')).length, harbor2: (await transitions('harbor2')).length }
+    await lab.exec('harbor1', ['docker', 'stop', 'harbor-core'])
+    await waitUntil('the address moves to harbor2', async () => (await holders()).join() === 'harbor2', 15_000)
+    await lab.exec('harbor1', ['docker', 'start', 'harbor-core'])
+    await waitUntil('harbor1 healthy again (BACKUP)', async () => (await transitions('harbor1')).at(-1)?.state === 'BACKUP', 60_000)
+    await waitUntil('harbor1 takes the address back', async () => (await holders()).join() === 'harbor1', 20_000)
+    const log1 = (await transitions('harbor1')).slice(mark.harbor1)
+    assert.equal(log1.map((t) => t.state), ['FAULT', 'BACKUP', 'MASTER'], "harbor1's transitions")
+    const [backAt, masterAt] = [log1[1]!.at, log1[2]!.at]
+    assert.ok(masterAt - backAt >= 2, `preempted ${(masterAt - backAt).toFixed(2)} s after it was BACKUP: not before the 2 s delay`)
+    await new Promise((r) => setTimeout(r, 5000))
+    assert.equal((await transitions('harbor2')).slice(mark.harbor2).map((t) => t.state), ['MASTER', 'BACKUP'], "harbor2's transitions: no flapping")
+    assert.equal(await holders(), ['harbor1'])
+  })
+
+  test(NAMES[5] as string, async () => {
+    needConverged()
     const holder = await soleHolder()
     const sums = async (): Promise<string[]> => Promise.all(NODES.map(async (n) => (await lab.exec(n, ['sha256sum', KEEPALIVED_CONF])).stdout))
     const before = await sums()
@@ -234,11 +266,42 @@ if (!skippedWithoutLab('keepalived VIP', NAMES, (name) => test.skip(name))) {
     assert.equal(await holders(), [holder], 'the address is where it was')
   })
 
-  test(NAMES[5] as string, async () => {
+  test(NAMES[6] as string, async () => {
     needConverged()
+    // Back to the inventory's nopreempt (a reload), then converged.
+    const back = await run()
+    assert.is(back.code, 0, describe(back))
     const { again, check } = await assertConverged(run)
     runs.push(again, check)
     for (const r of runs) assert.not.ok(r.stdout.includes(secrets.admin) || r.stderr.includes(secrets.admin), "the admin password is in berth's output")
+  })
+
+  test(NAMES[7] as string, async () => {
+    needConverged()
+    // keepalived gone from both nodes, as on fresh ones (the rest of the stack stays: its part of the runbook is checks only).
+    const removeKeepalived = async (): Promise<void> => {
+      for (const n of NODES) {
+        const r = await lab.exec(n, ['sh', '-c', 'systemctl stop keepalived; DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq keepalived >/dev/null && rm -rf /etc/keepalived /var/lib/berth/keepalived /var/log/keepalived-vip'])
+        assert.is(r.code, 0, `${n}: ${r.stderr}`)
+      }
+      assert.equal(await holders(), [], 'nobody holds the address')
+    }
+    await removeKeepalived()
+    const file = join(scratch, 'ha-keepalived-vip.md')
+    const written = await run('--limit', 'keepalived', '--runbook', file)
+    assert.is(written.code, 0, describe(written))
+    const markdown = readFileSync(file, 'utf8')
+    assert.not.match(markdown, /\*{8}|cannot be run by hand|not planned yet|berth-sensitive/, 'every step can be pasted as it stands')
+    const found = sections(markdown).filter((s) => s.blocks.length > 0)
+    for (const n of NODES) assert.ok(found.some((s) => s.host === n && s.play.startsWith('keepalived') && s.blocks.some((b) => b.includes('keepalived -t -f "$tmp"'))), `${n}: the runbook writes keepalived.conf through keepalived -t`)
+    await removeKeepalived()
+    const vars = (hosts as LabHosts).vars('harbor1')
+    const variables = Object.fromEntries(secretNames(markdown).map((name) => [name, String(vars[name.toLowerCase()] ?? '')]))
+    for (const [name, value] of Object.entries(variables)) assert.ok(value, `the inventory has ${name}`)
+    await replayAll(operatorShell(String(vars.ansible_ssh_private_key_file), String(vars.berth_known_hosts_file)), found, variables, (line) => console.log(`    ${line}`))
+    await soleHolder()
+    const check = await run('--check', '--detect-drift')
+    assert.is(check.code, 0, describe(check))
   })
 
   test.run()

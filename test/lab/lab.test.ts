@@ -22,7 +22,7 @@ import { readRecord } from '../../lab/state.ts'
 import { loadLabConfig, parseSubnet } from '../../lab/lab-config.ts'
 import { debianMirror, parseDeb822Sources, parseOneLineSources } from '../../lab/mirror.ts'
 import { LabError, requireTools } from '../../lab/errors.ts'
-import { findHostProcesses, networkFile, nspawnArgs } from '../../lab/hosts.ts'
+import { findHostProcesses, hostsFile, networkFile, nspawnArgs } from '../../lab/hosts.ts'
 import { hostVeth } from '../../lab/network.ts'
 import { ensureInotifyInstances, inotifyInstancesFor } from '../../lab/kernel-limits.ts'
 
@@ -38,6 +38,10 @@ unit('inventory/lab.yml: hosts, groups, addresses and lab settings', () => {
   assert.is(new Set(c.hosts.map((h) => h.address)).size, c.hosts.length, 'addresses are unique')
   const nfs = c.hosts.find((h) => h.groups.includes('nfs'))
   assert.ok(nfs && nfs.dataDirs.length > 0, 'the NFS host has a real data dir for its export')
+  // The keepalived address is no host's, and every host resolves its name (the lab plays DNS).
+  assert.equal(c.reserved, ['10.77.0.100'])
+  assert.equal(c.reservedNames, [{ address: '10.77.0.100', name: 'harbor-vip.berth.test' }])
+  assert.match(hostsFile(c), /^10\.77\.0\.100\tharbor-vip\.berth\.test$/m)
 })
 
 const unitDir = mkdtempSync(join(tmpdir(), 'berth-lab-unit-'))
@@ -66,6 +70,7 @@ unit('lab config errors name the problem', () => {
   bad(header() + '  hosts:\n    a1: { ansible_host: 10.79.0.5 }\n    a2: { ansible_host: 10.79.0.5 }\n', /already used by host a1/)
   bad(header() + '  hosts:\n    a1: { ansible_host: 10.79.0.1 }\n', /already used by the lab bridge/)
   bad(header() + '  hosts:\n    a1: {}\n', /has no ansible_host/)
+  bad(header().replace('subnet: 10.79.0.0/24 }', 'subnet: 10.79.0.0/24, reserved: [{ address: 10.79.0.9, name: "Not A Name" }] }') + '  hosts:\n    a1: { ansible_host: 10.79.0.5 }\n', /lab\.reserved name "Not A Name" is not a host name/)
   bad(header('8.8.0.0/24') + '  hosts:\n    a1: { ansible_host: 8.8.0.5 }\n', /not a private range/)
   bad(header().replace('/var/lib/berth-lab/unit/known_hosts', '/root/.ssh/known_hosts') + '  hosts:\n    a1: { ansible_host: 10.79.0.5 }\n', /state directory/)
   assert.throws(() => parseSubnet('10.0.0.1/24', 'x'), /host bits/)
