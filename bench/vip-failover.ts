@@ -86,14 +86,18 @@ async function trial(lab: Lab, fault: Fault): Promise<{ seconds: number; from: N
   const t0 = performance.now()
   // Not awaited before polling: `systemctl stop keepalived` returns only when keepalived has exited, about 1 s
   // after its priority-0 advert has already moved the address; `lab kill` returns once every process is reaped.
-  const injected: Promise<unknown> =
+  let failed: unknown
+  const injected: Promise<unknown> = (
     fault === 'crash' ? lab.kill(from) : fault === 'unhealthy' ? lab.exec(from, ['docker', 'stop', '-t', '0', 'harbor-core']) : lab.exec(from, ['systemctl', 'stop', 'keepalived'])
+  ).catch((e: unknown) => (failed = e))
   for (;;) {
+    if (failed !== undefined) throw failed
     if ((await holds(lab, to)) && (await pingThroughAddress(250))) break
     if (performance.now() - t0 > 30_000) throw new Error(`${fault} of ${from}: the address did not answer on ${to} within 30 s`)
   }
   const seconds = (performance.now() - t0) / 1000
   await injected
+  if (failed !== undefined) throw failed
   // Back as it was, BACKUP: the next trial faults the other node.
   if (fault === 'crash') await lab.start(from)
   else if (fault === 'unhealthy') await lab.exec(from, ['docker', 'start', 'harbor-core'])

@@ -9,7 +9,7 @@ import { HOST_TOOLS, IMAGE_TOOLS, LabError, findTool, type Tool } from './errors
 import { run, tail } from './proc.ts'
 
 /** A part of the project that needs tools of its own from the machine. */
-export type Need = 'lab' | 'ssh-tests' | 'become-tests' | 'http-tests'
+export type Need = 'lab' | 'ssh-tests' | 'become-tests' | 'host-script-tests'
 
 export interface NeedSpec {
   what: string
@@ -33,14 +33,20 @@ export const NEEDS: Readonly<Record<Need, NeedSpec>> = {
   },
   // They add a user to log in as and a sudoers file for it, so they need root too.
   'become-tests': { what: 'the become tests (sudo on this machine)', tools: [{ command: 'sudo', debianPackage: 'sudo' }], linux: true, root: true },
-  // The scripts roles install on hosts (keepalived-vip's health check) run here against a local HTTP server.
-  'http-tests': { what: 'the host-script tests (curl against a local HTTP server)', tools: [{ command: 'curl', debianPackage: 'curl' }] },
+  // Scripts and probes roles run on hosts (Harbor's health, read with curl and jq) run here against a local HTTP server.
+  'host-script-tests': {
+    what: 'the host-script tests (curl and jq against a local HTTP server)',
+    tools: [
+      { command: 'curl', debianPackage: 'curl' },
+      { command: 'jq', debianPackage: 'jq' },
+    ],
+  },
 }
 
 /** The commands a newcomer runs, and what each needs. */
 export const JOBS = {
   demo: { command: 'npm run demo', needs: ['lab'] },
-  test: { command: 'npm test', needs: ['ssh-tests', 'become-tests', 'lab', 'http-tests'] },
+  test: { command: 'npm test', needs: ['ssh-tests', 'become-tests', 'lab', 'host-script-tests'] },
 } as const satisfies Record<string, { command: string; needs: readonly Need[] }>
 export type Job = keyof typeof JOBS
 

@@ -11,13 +11,14 @@
 // Variables: playbooks/tiers/keepalived.ts and shared-nfs.ts; the lab's are in
 // inventory/group_vars/{keepalived,nfs,redis,harbor}.
 import { playbook } from '../src/index.ts'
-import { keepalivedTier } from './tiers/keepalived.ts'
+import { keepalivedPackages, keepalivedTier, vipName } from './tiers/keepalived.ts'
 import { sharedNfsStack } from './tiers/shared-nfs.ts'
 
 await playbook('ha-keepalived-vip: Harbor nodes behind one virtual address', async (pb) => {
   // Every option of both is checked first: a refusal touches no host.
-  const vip = keepalivedTier(pb)
-  const stack = sharedNfsStack(pb, { harbor: { hostname: vip.name }, morePackages: { pattern: 'keepalived', tasks: vip.packages } })
-  await stack()
+  const stack = sharedNfsStack(pb, { harbor: { hostname: vipName(pb) } })
+  // Each node's health check asks its own Harbor, as that Harbor serves it (HTTP or HTTPS, its port).
+  const vip = keepalivedTier(pb, { healthUrl: stack.healthUrl })
+  await stack.run({ pattern: 'keepalived', tasks: (h) => (pb.inventory.select('keepalived').some((i) => i.name === h.name) ? keepalivedPackages() : []) })
   await vip.play()
 })

@@ -17,6 +17,6 @@ import { sharedNfsStack } from './tiers/shared-nfs.ts'
 
 await playbook('ha-shared-nfs: Harbor nodes sharing one NFS store, its database and Redis', async (pb) => {
   // Every option is checked first: a refusal touches no host.
-  const run = sharedNfsStack(pb)
-  await run()
+  const stack = sharedNfsStack(pb)
+  await stack.run()
 })

@@ -8,7 +8,8 @@ Behaves as the real core does where berth's tests depend on it:
   dirty version;
 - sets the admin password from HARBOR_ADMIN_PASSWORD only on first start;
 - serves /api/v2.0/ping and /api/v2.0/health (always HTTP 200, JSON body with
-  core, database, redis and registry components);
+  core, database, redis and registry components before the overall status, in
+  Harbor's key order);
 - keeps login sessions in Redis db 0 (_REDIS_URL_CORE), so every node sharing
   Redis shares them;
 - issues CSRF tokens signed with CSRF_KEY (X-Harbor-Csrf-Token) and requires one
@@ -200,7 +201,8 @@ class Handler(BaseHTTPRequestHandler):
             parts = [{"name": "core", "status": "healthy"}, component("database", db_probe),
                      component("redis", SESSIONS.ping), component("registry", registry_probe)]
             status = "healthy" if all(c["status"] == "healthy" for c in parts) else "unhealthy"
-            return self.send(200, {"status": status, "components": parts})
+            # Key order as Harbor 2.x sends it (go-swagger sorts fields): components first, status last.
+            return self.send(200, {"components": parts, "status": status})
         if path == "/service/auth":
             return self.send(200, "") if self.basic_user() else self.send(401, "")
         user = self.session_user() or (self.basic_user() or (None,))[0]

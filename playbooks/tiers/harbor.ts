@@ -12,7 +12,7 @@
 // variable), Redis's password the redis host's redis_password.
 import { readFileSync } from 'node:fs'
 import { ConfigError, type Host, type Playbook, type Task } from '../../src/index.ts'
-import { ALLOW_DISAGREEMENT_VAR, harborNode, harborNodePackages, requireAgreement, type HarborNodeOptions } from '../../roles/harbor-node/index.ts'
+import { ALLOW_DISAGREEMENT_VAR, harborHealthUrl, harborNode, harborNodePackages, requireAgreement, type HarborNodeOptions } from '../../roles/harbor-node/index.ts'
 import type { RedisEndpoint } from './redis.ts'
 
 export interface HarborBackends {
@@ -56,10 +56,17 @@ export interface HarborOverrides {
   hostname?: string
 }
 
-export function harborTier(pb: Playbook, backends: HarborBackends, overrides: HarborOverrides = {}): { packages: (h: Host) => Task[]; play: () => Promise<void> } {
+export interface HarborTier {
+  packages: (h: Host) => Task[]
+  play: () => Promise<void>
+  /** A node's own health API (what a health check on the node asks); undefined for a host that is not a node. */
+  healthUrl: (node: string) => string | undefined
+}
+
+export function harborTier(pb: Playbook, backends: HarborBackends, overrides: HarborOverrides = {}): HarborTier {
   const nodes = pb.hosts('harbor').map((h) => h.name)
   // None played (--limit postgres): nothing to check or run.
-  if (nodes.length === 0) return { packages: () => [], play: async () => {} }
+  if (nodes.length === 0) return { packages: () => [], play: async () => {}, healthUrl: () => undefined }
   const [redis] = backends.redis
   if (!redis) throw new ConfigError('Harbor needs a Redis: group redis is empty')
   const primary = pb.host(backends.database.name)
@@ -114,5 +121,9 @@ export function harborTier(pb: Playbook, backends: HarborBackends, overrides: Ha
     // For the playbook's packages play: the same tasks the role starts with, so that the role finds them done.
     packages: (h) => (isNode.has(h.name) ? harborNodePackages(optionsFor(h)) : []),
     play: async () => void (await pb.play('Harbor nodes', 'harbor', (h) => harborNode(optionsFor(h)))),
+    healthUrl: (node) => {
+      const o = resolved.get(node)
+      return o && harborHealthUrl(o)
+    },
   }
 }

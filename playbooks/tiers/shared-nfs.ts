@@ -13,16 +13,21 @@ import { storagePackages, storageTier } from './storage.ts'
 
 export interface SharedNfsOptions {
   harbor?: HarborOverrides
-  /** More hosts' packages for the one packages play (a tier the playbook runs after the stack). */
-  morePackages?: { pattern: string; tasks: (h: Host) => Task[] }
+}
+
+export interface SharedNfsStack {
+  /** Run it; `morePackages`: another tier's packages for the one packages play (a tier the playbook runs after the stack). */
+  run: (morePackages?: { pattern: string; tasks: (h: Host) => Task[] }) => Promise<void>
+  /** A Harbor node's own health API. */
+  healthUrl: (node: string) => string | undefined
 }
 
 /**
  * Check every option of the stack (the Harbor nodes' against each other
- * included) and return the run: call it before anything else runs, so that a
+ * included) and return its run: call it before anything else runs, so that a
  * refusal touches no host.
  */
-export function sharedNfsStack(pb: Playbook, o: SharedNfsOptions = {}): () => Promise<void> {
+export function sharedNfsStack(pb: Playbook, o: SharedNfsOptions = {}): SharedNfsStack {
   const database = backingDatabase(pb)
   if (database.engine === 'mysql' && pb.hosts('harbor').length > 0)
     throw new ConfigError(
@@ -31,12 +36,14 @@ export function sharedNfsStack(pb: Playbook, o: SharedNfsOptions = {}): () => Pr
     )
   const harbor = harborTier(pb, { database, redis: redisEndpoints(pb) }, o.harbor ?? {})
   const [nfsPackages, dockerForBacking] = [storagePackages(pb), redisPackages(pb)]
-  const more = o.morePackages
-  return async () => {
-    // Every host's packages in one play, all hosts at once: installs dominate a first run.
-    await pb.play('Packages', `nfs:redis:harbor${more ? `:${more.pattern}` : ''}`, (h) => [...nfsPackages(h), ...dockerForBacking(h), ...harbor.packages(h), ...(more ? more.tasks(h) : [])])
-    await storageTier(pb)
-    await backingTier(pb)
-    await harbor.play()
+  return {
+    healthUrl: harbor.healthUrl,
+    run: async (more) => {
+      // Every host's packages in one play, all hosts at once: installs dominate a first run.
+      await pb.play('Packages', `nfs:redis:harbor${more ? `:${more.pattern}` : ''}`, (h) => [...nfsPackages(h), ...dockerForBacking(h), ...harbor.packages(h), ...(more ? more.tasks(h) : [])])
+      await storageTier(pb)
+      await backingTier(pb)
+      await harbor.play()
+    },
   }
 }

@@ -17,6 +17,7 @@ import { harborHealthy, harborUp, pinSecrets, prepare } from './start.ts'
 export type { HarborNodeOptions, HarborDatabase, HarborRedis, HarborSecrets, HarborStorage } from './options.ts'
 export { requireAgreement, ALLOW_DISAGREEMENT_VAR, type NodeOptions } from './agreement.ts'
 export { SUPPORTED_HARBOR_VERSIONS } from './versions.ts'
+export { harborHealthUrl } from './start.ts'
 
 /** The directory a release is unpacked into. */
 export const releaseDir = (o: Pick<HarborNodeOptions, 'installRoot' | 'version'>): string => `${o.installRoot}/v${o.version}`
@@ -25,8 +26,8 @@ export const releaseDir = (o: Pick<HarborNodeOptions, 'installRoot' | 'version'>
 export function harborNodePackages(o: Pick<HarborNodeOptions, 'docker' | 'storage'>): Task[] {
   return [
     ...dockerEngineTasks(o.docker),
-    // psql asks the database whether it is a primary; curl asks Harbor whether it is healthy.
-    apt({ packages: ['postgresql-client', 'curl'] }).named('psql and curl for the checks'),
+    // psql asks the database whether it is a primary; curl asks Harbor whether it is healthy, jq reads its answer.
+    apt({ packages: ['postgresql-client', 'curl', 'jq'] }).named('psql, curl and jq for the checks'),
     ...(o.storage.kind === 'nfs' ? [apt({ packages: ['nfs-common'] }).named('NFS client (nfs-common)')] : []),
   ]
 }

@@ -212,15 +212,20 @@ export function healthProbe(url: string): ShellCommand {
   return new ShellCommand(
     [
       `body=$(curl -ksS --max-time 10 ${quote(url)}) || exit 1`,
-      `status=$(printf '%s' "$body" | sed -n 's/^{ *"status": *"\\([a-z]*\\)".*/\\1/p')`,
+      // Read as JSON (jq): Harbor 2.x sends the overall status after the components, which have statuses of their own.
+      `status=$(printf '%s' "$body" | jq -r 'if type == "object" then .status // empty else empty end' 2>/dev/null)`,
       `[ "$status" = healthy ] && exit 0`,
-      `echo "status: \${status:-no status in: $body}; unhealthy: $(printf '%s' "$body" | grep -o '"name": *"[a-z_-]*", *"status": *"unhealthy"' | sed 's/"name": *"\\([^"]*\\)".*/\\1/' | tr '\\n' ' ')"`,
+      `echo "status: \${status:-no status in: $body}; unhealthy: $(printf '%s' "$body" | jq -r '[.components[]? | select(.status != "healthy") | .name] | join(" ")' 2>/dev/null)"`,
       'exit 1',
     ].join('\n'),
   )
 }
 
+/** The node's own health API, as its proxy serves it (HTTPS when Harbor has it: plain HTTP then only redirects). */
+export const harborHealthUrl = (o: Pick<HarborNodeOptions, 'http' | 'https'>): string =>
+  o.https ? `https://127.0.0.1:${o.https.port}/api/v2.0/health` : `http://127.0.0.1:${o.http.port}/api/v2.0/health`
+
 export function harborHealthy(o: HarborNodeOptions, timeoutMs = 180_000): Task {
-  const url = o.https ? `https://127.0.0.1:${o.https.port}/api/v2.0/health` : `http://127.0.0.1:${o.http.port}/api/v2.0/health`
+  const url = harborHealthUrl(o)
   return waitFor({ command: healthProbe(url) }, { timeoutMs, intervalMs: 2000 }).named(`Harbor healthy (${url})`)
 }

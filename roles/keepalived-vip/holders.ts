@@ -1,7 +1,8 @@
 // Who holds the virtual address, read on every node of the group: exactly one
 // is the only healthy answer. None is an outage; two or more is split brain
 // (the nodes do not hear each other's adverts and each took the address). A
-// node that cannot be asked is named, never counted as a holder or not.
+// node that cannot be asked is named, never counted as a holder or not: with
+// one, "exactly one" cannot be known (it may hold the address too).
 import { BerthError, sh, task, type Host, type Plan, type Resource, type Task } from '../../src/index.ts'
 
 /** `ip -o -4 addr show dev IF`: the addresses on the interface, without prefixes. */
@@ -15,7 +16,7 @@ export function parseInterfaceAddresses(o: { stdout: string }): string[] {
 export type HolderReading = { host: string; held: boolean } | { host: string; unreachable: string }
 
 export interface VipVerdict {
-  kind: 'one' | 'none' | 'split'
+  kind: 'one' | 'none' | 'split' | 'unknown'
   holders: string[]
   /** Nodes that could not be asked, with why. */
   unreachable: { host: string; why: string }[]
@@ -31,13 +32,21 @@ export function vipVerdict(address: string, readings: readonly HolderReading[]):
   const unreachable = readings.flatMap((r) => ('unreachable' in r ? [{ host: r.host, why: r.unreachable }] : []))
   const asked = readings.filter((r) => 'held' in r).map((r) => r.host)
   const unasked = unreachable.length ? `; not asked: ${unreachable.map((u) => `${u.host} (${u.why})`).join(', ')}` : ''
-  if (holders.length === 1) return { kind: 'one', holders, unreachable, message: `${address} is held by ${holders[0]} alone (asked ${list(asked)}${unasked})` }
+  if (holders.length === 1 && unreachable.length === 0) return { kind: 'one', holders, unreachable, message: `${address} is held by ${holders[0]} alone (asked ${list(asked)})` }
+  if (holders.length < 2 && unreachable.length > 0)
+    return {
+      kind: 'unknown',
+      holders,
+      unreachable,
+      message: `cannot tell whether exactly one node holds ${address}: ${holders.length ? `${holders[0]} holds it` : `no node asked holds it (asked ${asked.length ? list(asked) : 'none'})`}${unasked}, and ${unreachable.length > 1 ? 'they' : 'it'} may hold it too`,
+      hint: 'bring the node back or reach it (the play above says why it is unreachable); a node cut off the others takes the address: that is split brain',
+    }
   if (holders.length === 0)
     return {
       kind: 'none',
       holders,
       unreachable,
-      message: `outage: no node holds ${address} (asked ${asked.length ? list(asked) : 'none'}${unasked})`,
+      message: `outage: no node holds ${address} (asked ${list(asked)})`,
       hint: 'on each node: systemctl status keepalived, and its transition log; a node whose health check fails is in FAULT and holds nothing',
     }
   return {

@@ -25,7 +25,7 @@ const script = (name: string): string => readFileSync(fileURLToPath(new URL(`./f
 export const KEEPALIVED_VALIDATE = 'keepalived -t -f %s'
 
 /** The packages, for a playbook that installs every tier's packages in one play first (the role has them too). */
-export const keepalivedPackages = (): Task[] => [apt({ packages: ['keepalived', 'curl'] }).named('keepalived and curl (the health check)')]
+export const keepalivedPackages = (): Task[] => [apt({ packages: ['keepalived', 'curl', 'jq'] }).named('keepalived, and curl and jq for the health check')]
 
 export const keepalivedVip = defineRole<KeepalivedVipOptions, typeof KEEPALIVED_VIP_DEFAULTS>({
   name: 'keepalived-vip',

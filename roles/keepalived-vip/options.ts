@@ -81,7 +81,7 @@ export interface KeepalivedVipOptions {
   garp: Garp
   /** false: no health check (the address follows keepalived alone). */
   health: HealthCheck | false
-  /** Where the notify hook appends each transition: `TIME HOST INSTANCE STATE PRIORITY`. */
+  /** Where the notify hook appends each transition: `EPOCH.MS HOST INSTANCE NAME STATE PRIORITY`. */
   transitionLog: string
   /** The vrrp_instance's name (also in the transition log). */
   instanceName: string
@@ -180,8 +180,11 @@ export function checkKeepalivedOptions(o: KeepalivedVipOptions, fail: Fail): voi
   const p = o.preemption
   if (p?.mode !== 'nopreempt' && p?.mode !== 'preempt') fail('preemption', `must be { mode: 'nopreempt' } or { mode: 'preempt', delaySeconds? }, got ${JSON.stringify(p)}`)
   if (p.mode === 'preempt' && p.delaySeconds !== undefined && !(p.delaySeconds >= 0 && p.delaySeconds <= 1000)) fail('preemption', `delaySeconds must be 0 to 1000, got ${JSON.stringify(p.delaySeconds)}`)
+  if (typeof o.garp !== 'object' || o.garp === null) fail('garp', `must be { masterDelay, masterRepeat, masterRefresh }, got ${JSON.stringify(o.garp)}`)
   for (const k of ['masterDelay', 'masterRepeat', 'masterRefresh'] as const)
     if (!Number.isInteger(o.garp?.[k]) || (o.garp[k] as number) < 0) fail('garp', `${k} must be a whole number, 0 or more, got ${JSON.stringify(o.garp?.[k])}`)
+  if (o.health !== false && (typeof o.health !== 'object' || o.health === null))
+    fail('health', `must be the check's settings or false (no check), got ${JSON.stringify(o.health)}`)
   if (o.health !== false) {
     const h = o.health
     if (typeof h.url !== 'string' || !/^https?:\/\/[^\s"']+$/.test(h.url)) fail('health', `url must be an http(s) URL without spaces or quotes, got ${JSON.stringify(h.url)}`)

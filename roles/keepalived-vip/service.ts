@@ -35,16 +35,16 @@ export function planKeepalived(s: KeepalivedState): { mode?: 'start' | 'reload';
   return { summary: `keepalived runs ${KEEPALIVED_CONF} as written` }
 }
 
-/** systemctl start or reload, a check that keepalived still runs, then the record. */
+/** systemctl start or reload, a check that keepalived still runs, then the record; each failure says which step failed. */
 export function applyKeepalived(mode: 'start' | 'reload'): ShellCommand {
   return new ShellCommand(
     [
-      `systemctl ${mode} keepalived`,
+      `systemctl ${mode} keepalived || { echo "systemctl ${mode} keepalived failed:" >&2; journalctl -u keepalived -n 15 --no-pager >&2; exit 1; }`,
       // A reload returns once the signal is sent: give the daemon a moment to read the file, then ask.
       'sleep 0.3',
       `systemctl is-active --quiet keepalived || { echo "keepalived is not running after ${mode}:" >&2; journalctl -u keepalived -n 15 --no-pager >&2; exit 1; }`,
       `{ ${RECORD}; } > ${KEEPALIVED_STATE}/applied`,
-    ].join(' && '),
+    ].join('\n'),
   )
 }
 

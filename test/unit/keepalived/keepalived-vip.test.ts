@@ -5,7 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { renderKeepalivedConf, KEEPALIVED_CONF } from '../../../roles/keepalived-vip/config.ts'
 import { keepalivedVip, KEEPALIVED_VALIDATE } from '../../../roles/keepalived-vip/index.ts'
-import { parseInterfaceAddresses, vipVerdict, type HolderReading } from '../../../roles/keepalived-vip/holders.ts'
+import { parseInterfaceAddresses, vipVerdict, type HolderReading, type VipVerdict } from '../../../roles/keepalived-vip/holders.ts'
 import { checkKeepalivedOptions, KEEPALIVED_VIP_DEFAULTS, type KeepalivedVipOptions } from '../../../roles/keepalived-vip/options.ts'
 import { applyKeepalived, parseKeepalivedState, planKeepalived, type KeepalivedState } from '../../../roles/keepalived-vip/service.ts'
 import { secret, type ContentPlan } from '../../../src/index.ts'
@@ -49,6 +49,7 @@ const refused: [string, Partial<KeepalivedVipOptions>, RegExp][] = [
   ['curl allowed as long as keepalived waits', { health: { ...KEEPALIVED_VIP_DEFAULTS.health as Exclude<KeepalivedVipOptions['health'], false>, requestTimeoutSeconds: 1 } }, /option 'health' requestTimeoutSeconds \(1\) must be above 0 and below timeoutSeconds \(1\)/],
   ['a fractional health interval', { health: { ...KEEPALIVED_VIP_DEFAULTS.health as Exclude<KeepalivedVipOptions['health'], false>, intervalSeconds: 0.5 } }, /option 'health' intervalSeconds must be a whole number/],
   ['a preempt delay out of range', { preemption: { mode: 'preempt', delaySeconds: 2000 } }, /option 'preemption' delaySeconds must be 0 to 1000/],
+  ['health given as null to the role', { health: null as never }, /option 'health' must be the check's settings or false \(no check\), got null/],
   ['a transition log with a space', { transitionLog: '/var/log/my log' }, /option 'transitionLog' must be an absolute path/],
 ]
 for (const [name, o, message] of refused)
@@ -137,7 +138,11 @@ for (const [name, s, mode] of plans)
 test('keepalived state: the record, the file now, and whether it runs', () => {
   assert.equal(parseKeepalivedState({ stdout: '1 f\nabc  f\n--berth--\n2 f\nabc  f\n--berth--\nactive\n' }), { applied: '1 f\nabc  f', current: '2 f\nabc  f', active: true })
   assert.equal(parseKeepalivedState({ stdout: '--berth--\n--berth--\ninactive\n' }), { applied: undefined, current: '', active: false })
-  assert.match(applyKeepalived('reload').text, /^systemctl reload keepalived && .*systemctl is-active --quiet keepalived \|\| .*> \/var\/lib\/berth\/keepalived\/applied$/)
+  // One step a line, each exiting on its own failure and naming its step; the record comes last.
+  const lines = applyKeepalived('reload').text.split('\n')
+  assert.match(lines[0] as string, /^systemctl reload keepalived \|\| \{ echo "systemctl reload keepalived failed:" >&2; journalctl .*; exit 1; \}$/)
+  assert.match(lines[2] as string, /^systemctl is-active --quiet keepalived \|\| \{ echo "keepalived is not running after reload:" >&2; .*exit 1; \}$/)
+  assert.match(lines.at(-1) as string, /> \/var\/lib\/berth\/keepalived\/applied$/)
 })
 
 test('interface addresses: the virtual address is seen among the others, prefixes dropped', () => {
@@ -146,12 +151,18 @@ test('interface addresses: the virtual address is seen among the others, prefixe
   assert.equal(parseInterfaceAddresses({ stdout: '' }), [])
 })
 
-const verdicts: [string, HolderReading[], 'one' | 'none' | 'split', RegExp][] = [
+const verdicts: [string, HolderReading[], VipVerdict['kind'], RegExp][] = [
   ['one holder', [{ host: 'harbor1', held: true }, { host: 'harbor2', held: false }], 'one', /^10\.77\.0\.100 is held by harbor1 alone \(asked harbor1 and harbor2\)$/],
   ['none: an outage', [{ host: 'harbor1', held: false }, { host: 'harbor2', held: false }], 'none', /^outage: no node holds 10\.77\.0\.100 \(asked harbor1 and harbor2\)$/],
   ['two: split brain', [{ host: 'harbor1', held: true }, { host: 'harbor2', held: true }], 'split', /^split brain: 10\.77\.0\.100 is held by harbor1 and harbor2 at once$/],
-  ['one holder, the other unreachable (named, not counted)', [{ host: 'harbor1', unreachable: 'connect ETIMEDOUT' }, { host: 'harbor2', held: true }], 'one', /held by harbor2 alone \(asked harbor2; not asked: harbor1 \(connect ETIMEDOUT\)\)/],
-  ['nobody reachable', [{ host: 'harbor1', unreachable: 'x' }, { host: 'harbor2', unreachable: 'y' }], 'none', /^outage: no node holds 10\.77\.0\.100 \(asked none; not asked: harbor1 \(x\), harbor2 \(y\)\)$/],
+  [
+    'one holder, the other not asked (it may hold it too)',
+    [{ host: 'harbor1', unreachable: 'connect ETIMEDOUT' }, { host: 'harbor2', held: true }],
+    'unknown',
+    /^cannot tell whether exactly one node holds 10\.77\.0\.100: harbor2 holds it; not asked: harbor1 \(connect ETIMEDOUT\), and it may hold it too$/,
+  ],
+  ['nobody reachable', [{ host: 'harbor1', unreachable: 'x' }, { host: 'harbor2', unreachable: 'y' }], 'unknown', /no node asked holds it \(asked none\); not asked: harbor1 \(x\), harbor2 \(y\), and they may hold it too$/],
+  ['two holders and one not asked: split brain whatever the third', [{ host: 'a', held: true }, { host: 'b', held: true }, { host: 'c', unreachable: 'x' }], 'split', /held by a and b at once; not asked: c \(x\)/],
   ['three of three', ['a', 'b', 'c'].map((host) => ({ host, held: true })), 'split', /held by a, b and c at once/],
 ]
 for (const [name, readings, kind, message] of verdicts)
