@@ -92,6 +92,8 @@ export const readHolders = (group: readonly Host[], address: string, iface: stri
 export function vipHeldByOne(address: string, iface: string, group: readonly Host[], o: VipHoldersOptions): Task {
   const res: Resource = {
     title: `${address} held by exactly one of ${group.map((h) => h.name).join(', ')}`,
+    // It waits for an election: in --check after changes not made (keepalived not started yet), it says so instead of waiting one out.
+    waits: true,
     facts: () => [],
     plan: () => ({ changed: false }),
     check: async (): Promise<Plan> => {
