@@ -6,7 +6,7 @@
 // before it, and down at the end. Nothing is committed: the files are for
 // review (git diff runbooks/) and for the operators' papers.
 import { $ } from 'zx'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { basename, join, relative } from 'node:path'
 import { BerthError } from '../src/errors.ts'
 import { DEMO_PLAYBOOKS } from './demo-playbooks.ts'
@@ -17,7 +17,8 @@ import { Progress } from './progress.ts'
 
 const progress = new Progress(process.stdout)
 const named = process.argv.slice(2)
-const playbooks = named.length === 0 ? DEMO_PLAYBOOKS : named.map((p) => DEMO_PLAYBOOKS.find(([path]) => path === p || basename(path, '.ts') === p) ?? [p])
+// A name: a demo playbook (with its flags), or any playbook by path or by its name under playbooks/.
+const playbooks = named.length === 0 ? DEMO_PLAYBOOKS : named.map((p) => DEMO_PLAYBOOKS.find(([path]) => path === p || basename(path, '.ts') === p) ?? [existsSync(p) ? p : `playbooks/${basename(p, '.ts')}.ts`])
 let lab: Lab | undefined
 try {
   const prerequisites = await ensurePrerequisites('demo', (line) => progress.line(line))
