@@ -11,7 +11,7 @@
 // Variables: playbooks/tiers/keepalived.ts and shared-nfs.ts; the lab's are in
 // inventory/group_vars/{keepalived,nfs,redis,harbor}.
 import { playbook } from '../src/index.ts'
-import { keepalivedPackages, keepalivedTier, vipName } from './tiers/keepalived.ts'
+import { keepalivedTier, vipName } from './tiers/keepalived.ts'
 import { sharedNfsStack } from './tiers/shared-nfs.ts'
 
 await playbook('ha-keepalived-vip: Harbor nodes behind one virtual address', async (pb) => {
@@ -19,6 +19,6 @@ await playbook('ha-keepalived-vip: Harbor nodes behind one virtual address', asy
   const stack = sharedNfsStack(pb, { harbor: { hostname: vipName(pb) } })
   // Each node's health check asks its own Harbor, as that Harbor serves it (HTTP or HTTPS, its port).
   const vip = keepalivedTier(pb, { healthUrl: stack.healthUrl })
-  await stack.run({ pattern: 'keepalived', tasks: (h) => (pb.inventory.select('keepalived').some((i) => i.name === h.name) ? keepalivedPackages() : []) })
+  await stack.run({ pattern: 'keepalived', tasks: vip.packages })
   await vip.play()
 })

@@ -10,7 +10,7 @@
 // lab writes it into its hosts' /etc/hosts); `keepalived_address` per host,
 // the address its adverts come from (default ansible_host); with VRRPv2 only,
 // `keepalived_auth_password` from the vault.
-import { ConfigError, type Host, type Playbook } from '../../src/index.ts'
+import { ConfigError, type Host, type Playbook, type Task } from '../../src/index.ts'
 import {
   bareAddress,
   HEALTH_DEFAULTS,
@@ -24,8 +24,6 @@ import {
   type KeepalivedVipOptions,
 } from '../../roles/keepalived-vip/index.ts'
 import { KEEPALIVED_VIP_DEFAULTS } from '../../roles/keepalived-vip/options.ts'
-
-export { keepalivedPackages }
 
 type KeepalivedVars = Partial<Omit<KeepalivedVipOptions, 'node' | 'nodes' | 'authentication' | 'health' | 'garp'>> & {
   health?: Partial<HealthCheck> | false
@@ -43,11 +41,16 @@ function vrrpAddress(h: Host): string {
   return String(address)
 }
 
+/** The names of every node of group keepalived, played or not (--limit), in inventory order; never none. */
+function keepalivedGroup(pb: Playbook): [string, ...string[]] {
+  const [first, ...rest] = pb.inventory.select('keepalived').map((i) => i.name)
+  if (first === undefined) throw new ConfigError('group keepalived is empty: the virtual address needs its nodes', { hint: 'list the Harbor nodes under keepalived in the inventory' })
+  return [first, ...rest]
+}
+
 /** The name clients use for the address: keepalived_vip_name, or the address itself. */
 export function vipName(pb: Playbook): string {
-  const [first] = pb.inventory.select('keepalived')
-  if (!first) throw new ConfigError('group keepalived is empty: the virtual address needs its nodes', { hint: 'list the Harbor nodes under keepalived in the inventory' })
-  const h = pb.host(first.name)
+  const h = pb.host(keepalivedGroup(pb)[0])
   const name = h.var<string | undefined>('keepalived_vip_name', undefined)
   return name ?? bareAddress(String(h.need<KeepalivedVars>('keepalived', 'keepalived-vip').address ?? ''))
 }
@@ -60,30 +63,32 @@ export interface KeepalivedTierOptions {
 export interface KeepalivedTier {
   /** The virtual address, without its prefix. */
   address: string
+  /** The nodes' packages, for a playbook's packages play; none for other hosts. */
+  packages: (h: Host) => Task[]
   /** The role on every played node, then the group's holder check. */
   play: () => Promise<void>
 }
 
 /** Build and check every node's options (played or not: they must agree), before any host is touched. */
 export function keepalivedTier(pb: Playbook, o: KeepalivedTierOptions = {}): KeepalivedTier {
-  const group = pb.inventory.select('keepalived')
-  if (group.length === 0) throw new ConfigError('group keepalived is empty: the virtual address needs its nodes', { hint: 'list the Harbor nodes under keepalived in the inventory' })
-  const nodes: KeepalivedNode[] = group.map((i) => ({ name: i.name, address: vrrpAddress(pb.host(i.name)) }))
+  const group = keepalivedGroup(pb)
+  const nodes: KeepalivedNode[] = group.map((name) => ({ name, address: vrrpAddress(pb.host(name)) }))
   const resolved = new Map(
-    group.map((i) => {
-      const h = pb.host(i.name)
+    group.map((name) => {
+      const h = pb.host(name)
       const v = h.need<KeepalivedVars>('keepalived', 'keepalived-vip')
       const password = h.var<string | undefined>('keepalived_auth_password', undefined)
-      const health: HealthCheck | false = v.health === false ? false : { ...HEALTH_DEFAULTS, ...(o.healthUrl?.(i.name) !== undefined ? { url: o.healthUrl(i.name) as string } : {}), ...(v.health ?? {}) }
+      const url = o.healthUrl?.(name)
+      const health: HealthCheck | false = v.health === false ? false : { ...HEALTH_DEFAULTS, ...(url !== undefined ? { url } : {}), ...(v.health ?? {}) }
       const options = {
         ...(v as Omit<KeepalivedVipOptions, 'node' | 'nodes'>),
         health,
         garp: { ...KEEPALIVED_VIP_DEFAULTS.garp, ...(v.garp ?? {}) },
-        node: i.name,
+        node: name,
         nodes,
         ...(password !== undefined && v.version === 2 ? { authentication: { password } } : {}),
       }
-      return [i.name, keepalivedVip.resolve(options)] as const
+      return [name, keepalivedVip.resolve(options)] as const
     }),
   )
   const [firstName, first] = [...resolved][0] as [string, KeepalivedVipOptions]
@@ -105,10 +110,11 @@ export function keepalivedTier(pb: Playbook, o: KeepalivedTierOptions = {}): Kee
   )
   return {
     address,
+    packages: (h) => (resolved.has(h.name) ? keepalivedPackages() : []),
     play: async () => {
       await pb.play('keepalived: the virtual address', 'keepalived', (h) => keepalivedVip(resolved.get(h.name) as KeepalivedVipOptions))
       // The whole group is asked, played or not: who holds the address is a question about all of them.
-      const everyNode = group.map((i) => pb.host(i.name))
+      const everyNode = group.map((name) => pb.host(name))
       await pb.play(`${address} held by exactly one node`, 'keepalived', () => vipHeldByOne(address, first.interface, everyNode, { settleMs, intervalMs: 250, askTimeoutMs: 5000 }))
     },
   }
