@@ -24,20 +24,15 @@ import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { DEFAULT_INVENTORY, Lab } from '../lab/lab.ts'
 import { runLabPlaybook } from '../test/support/lab-playbook.ts'
+import { holdsVip, otherNode, soleHolder, transitions, VIP, waitUntil, type VipNode } from '../test/support/vip-lab.ts'
 import { median } from './timed-run.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-keepalived-vip.ts')
-const VIP = '10.77.0.100'
-const NODES = ['harbor1', 'harbor2'] as const
-type Node = (typeof NODES)[number]
 const TRIALS = Number(process.env.BENCH_VIP_TRIALS ?? 5)
-const TRANSITIONS = '/var/log/keepalived-vip/transitions.log'
 
 export const VIP_TARGETS_S = { crash: 1, unhealthy: 2, 'clean stop': 0.3 } as const
 type Fault = keyof typeof VIP_TARGETS_S
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** GET /api/v2.0/ping through the address on a fresh connection (no pooled socket to the old node). */
 function pingThroughAddress(timeoutMs: number): Promise<boolean> {
@@ -52,37 +47,10 @@ function pingThroughAddress(timeoutMs: number): Promise<boolean> {
   })
 }
 
-async function holds(lab: Lab, n: Node): Promise<boolean> {
-  const r = await lab.exec(n, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'host0'])
-  return r.stdout.includes(`inet ${VIP}/`)
-}
-
-async function holder(lab: Lab): Promise<Node> {
-  for (let i = 0; i < 200; i++) {
-    const held = await Promise.all(NODES.map((n) => holds(lab, n)))
-    if (held.filter(Boolean).length === 1) return NODES[held.indexOf(true)] as Node
-    await sleep(100)
-  }
-  throw new Error('no single holder of the address within 20 s')
-}
-
-async function lastTransition(lab: Lab, n: Node): Promise<string> {
-  const r = await lab.exec(n, ['sh', '-c', `tail -n1 ${TRANSITIONS} 2>/dev/null`])
-  return r.stdout.trim().split(' ')[4] ?? ''
-}
-
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const t0 = performance.now()
-  while (!(await ok())) {
-    if (performance.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs / 1000} s`)
-    await sleep(200)
-  }
-}
-
 /** One trial: the fault on the holder, then seconds until the other node holds the address and answers through it. */
-async function trial(lab: Lab, fault: Fault): Promise<{ seconds: number; from: Node }> {
-  const from = await holder(lab)
-  const to: Node = from === 'harbor1' ? 'harbor2' : 'harbor1'
+async function trial(lab: Lab, fault: Fault): Promise<{ seconds: number; from: VipNode }> {
+  const from = await soleHolder(lab)
+  const to = otherNode(from)
   const t0 = performance.now()
   // Not awaited before polling: `systemctl stop keepalived` returns only when keepalived has exited, about 1 s
   // after its priority-0 advert has already moved the address; `lab kill` returns once every process is reaped.
@@ -92,7 +60,7 @@ async function trial(lab: Lab, fault: Fault): Promise<{ seconds: number; from: N
   ).catch((e: unknown) => (failed = e))
   for (;;) {
     if (failed !== undefined) throw failed
-    if ((await holds(lab, to)) && (await pingThroughAddress(250))) break
+    if ((await holdsVip(lab, to)) && (await pingThroughAddress(250))) break
     if (performance.now() - t0 > 30_000) throw new Error(`${fault} of ${from}: the address did not answer on ${to} within 30 s`)
   }
   const seconds = (performance.now() - t0) / 1000
@@ -102,8 +70,8 @@ async function trial(lab: Lab, fault: Fault): Promise<{ seconds: number; from: N
   if (fault === 'crash') await lab.start(from)
   else if (fault === 'unhealthy') await lab.exec(from, ['docker', 'start', 'harbor-core'])
   else await lab.exec(from, ['systemctl', 'start', 'keepalived'])
-  await until(`${from} BACKUP again`, async () => (await lastTransition(lab, from)) === 'BACKUP', 120_000)
-  if ((await holder(lab)) !== to) throw new Error(`the address went back to ${from}: nopreempt should keep it on ${to}`)
+  await waitUntil(`${from} BACKUP again`, async () => (await transitions(lab, from)).at(-1)?.state === 'BACKUP', 120_000, 200)
+  if ((await soleHolder(lab)) !== to) throw new Error(`the address went back to ${from}: nopreempt should keep it on ${to}`)
   return { seconds, from }
 }
 

@@ -21,16 +21,15 @@ import { renderKeepalivedConf } from '../../roles/keepalived-vip/config.ts'
 import { KEEPALIVED_VIP_DEFAULTS, type KeepalivedVipOptions } from '../../roles/keepalived-vip/options.ts'
 import { LabHosts } from '../support/lab-hosts.ts'
 import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
+import { otherNode as other, soleHolder as soleHolderOn, transitions as transitionsOn, VIP, VIP_NODES, vipHolders, waitUntil, type VipNode } from '../support/vip-lab.ts'
 import { operatorShell, replayAll, secretNames, sections } from '../support/runbook-replay.ts'
 import { assertConverged, changedTasks as changed, describeRun as describe, failures, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-keepalived-vip.ts')
-const VIP = '10.77.0.100'
 const NAME = 'harbor-vip.berth.test'
-const NODES = ['harbor1', 'harbor2'] as const
-type Node = (typeof NODES)[number]
-const TRANSITIONS = '/var/log/keepalived-vip/transitions.log'
+const NODES = VIP_NODES
+type Node = VipNode
 const IMAGE = `${NAME}/library/vip:1`
 const LAB_NODES = [
   { name: 'harbor1', address: '10.77.0.21' },
@@ -66,45 +65,9 @@ if (!skippedWithoutLab('keepalived VIP', NAMES, (name) => test.skip(name))) {
     return r
   }
 
-  /** Who holds the address now, read inside each running node (no network needed). */
-  const holders = async (): Promise<Node[]> => {
-    const status = new Map((await lab.status()).map((s) => [s.name, s.state]))
-    const held = await Promise.all(
-      NODES.map(async (n) => {
-        if (status.get(n) !== 'running' && status.get(n) !== 'partitioned') return false
-        const r = await lab.exec(n, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'host0'])
-        return r.stdout.includes(`inet ${VIP}/`)
-      }),
-    )
-    return NODES.filter((_, i) => held[i])
-  }
-  const waitUntil = async (what: string, ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<number> => {
-    const t0 = performance.now()
-    while (!(await ok())) {
-      if (performance.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs / 1000} s`)
-      await new Promise((r) => setTimeout(r, 100))
-    }
-    return (performance.now() - t0) / 1000
-  }
-  const soleHolder = async (): Promise<Node> => {
-    let sole: Node | undefined
-    await waitUntil('exactly one node holds the address', async () => {
-      const h = await holders()
-      sole = h.length === 1 ? h[0] : undefined
-      return sole !== undefined
-    })
-    return sole as Node
-  }
-  const other = (n: Node): Node => (n === 'harbor1' ? 'harbor2' : 'harbor1')
-  /** The node's transition log: `TIME HOST INSTANCE NAME STATE PRIORITY` per line. */
-  const transitions = async (n: Node): Promise<{ at: number; state: string }[]> =>
-    (await lab.exec(n, ['sh', '-c', `cat ${TRANSITIONS} 2>/dev/null || true`])).stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => {
-        const f = l.split(' ')
-        return { at: Number(f[0]), state: f[4] ?? '' }
-      })
+  const holders = (): Promise<Node[]> => vipHolders(lab)
+  const soleHolder = (): Promise<Node> => soleHolderOn(lab)
+  const transitions = (n: Node): Promise<{ at: number; state: string }[]> => transitionsOn(lab, n)
   /** A fresh pull of the test image through the address's name (nfs1's Docker). */
   const pullThroughName = async (): Promise<void> => {
     const nfs1 = host('nfs1')
