@@ -6,7 +6,7 @@
 // script declares, prints the recap, closes every connection and sets the exit code.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { relative } from 'node:path'
-import { ConfigError } from './errors.ts'
+import { BerthError, ConfigError } from './errors.ts'
 import { Host } from './host.ts'
 import { Redactor, Secret } from './secrets.ts'
 import { withoutSensitiveContent } from './operations/record.ts'
@@ -74,14 +74,23 @@ export class Playbook {
     }
   }
 
-  emit(event: BerthEvent): void {
+  emit(unstamped: BerthEvent): void {
+    const event: BerthEvent = unstamped.at === undefined ? { ...unstamped, at: new Date().toISOString() } : unstamped
     this.recorder?.emit(event)
     const masked = this.redactor.maskDeep(event.kind === 'host_result' && event.operations ? { ...event, operations: withoutSensitiveContent(event.operations) } : event)
     // Diffs and file contents are masked line by line: a short line of a multi-line secret shows nowhere.
     if (event.kind === 'host_result' && masked.kind === 'host_result' && event.diff !== undefined) masked.diff = this.redactor.maskDiff(event.diff)
     if (event.kind === 'file_write' && masked.kind === 'file_write') masked.content = this.redactor.maskContent(event.content)
     this.reporter.emit(masked)
+    for (const observer of this.#observers) observer(masked)
   }
+
+  /** See every event of the run from now on, masked as the reporter sees it (a drill's step records its tasks). Returns the way to stop. */
+  observe(observer: (event: BerthEvent) => void): () => void {
+    this.#observers.add(observer)
+    return () => void this.#observers.delete(observer)
+  }
+  readonly #observers = new Set<(event: BerthEvent) => void>()
 
   /**
    * A secret the playbook makes itself (read from a file, generated): masked
@@ -172,10 +181,56 @@ export class Playbook {
     await Promise.allSettled([...this.#hosts.values()].map((h) => h.connection.close()))
   }
 
-  /** Ansible's exit codes: failures win over unreachable hosts, drift only with --detect-drift. */
+  /**
+   * A fault the playbook causes on purpose (a drill kills a host): the host's
+   * failures and unreachability from now on are reported as they are but do not
+   * turn the run into exit 2 or 4. The drill's own verdict decides (decideExit).
+   */
+  expectFault(host: string, why: string): void {
+    this.host(host)
+    this.ledger.expectedFaults.set(host, why)
+  }
+
+  /**
+   * Bring a host back into the run after it was unreachable or failed (a drill
+   * restarted it): its connection is opened anew, retried until `timeoutMs`,
+   * and the plays that follow include it again. Returns how long it took.
+   */
+  async reconnect(name: string, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<{ waitedMs: number }> {
+    const host = this.host(name)
+    const timeoutMs = opts.timeoutMs ?? 60_000
+    const started = performance.now()
+    let last: unknown
+    for (;;) {
+      await host.connection.close()
+      try {
+        await host.connection.connect()
+        this.ledger.readmit(name)
+        this.ledger.expectedFaults.delete(name)
+        return { waitedMs: performance.now() - started }
+      } catch (e) {
+        last = e
+      }
+      if (performance.now() - started >= timeoutMs)
+        throw new BerthError(`${name}: not reachable again within ${(timeoutMs / 1000).toFixed(1)} s: ${(last as Error).message}`, {
+          hint: 'is the host up? its console or hypervisor says why it did not come back',
+        })
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500))
+    }
+  }
+
+  /** The run's exit code is this, whatever the hosts did (a drill's verdict: see src/drill/). */
+  decideExit(code: number): void {
+    this.#decidedExit = code
+  }
+  #decidedExit: number | undefined
+
+  /** Ansible's exit codes: failures win over unreachable hosts, drift only with --detect-drift; a drill's verdict over all. */
   exitCode(): number {
-    if (this.ledger.failed.size > 0) return 2
-    if (this.ledger.unreachable.size > 0) return 4
+    if (this.#decidedExit !== undefined) return this.#decidedExit
+    const unexpected = (hosts: ReadonlySet<string>) => [...hosts].some((h) => !this.ledger.expectedFaults.has(h))
+    if (unexpected(this.ledger.failed)) return 2
+    if (unexpected(this.ledger.unreachable)) return 4
     if (this.cli.check && this.cli.detectDrift && [...this.ledger.counts.values()].some((c) => c.changed > 0)) return DRIFT_EXIT_CODE
     return 0
   }

@@ -50,6 +50,12 @@ export function primarySettings(o: PostgresOptions): Record<string, SettingValue
     // PostgreSQL 12 has no max_slot_wal_keep_size: a slot there can hold WAL without bound.
     ...(o.version >= 13 ? { max_slot_wal_keep_size: o.maxSlotWalKeepSize } : {}),
     password_encryption: 'scram-sha-256',
+    // A standby's restart-only settings, on the primary too: PostgreSQL marks a
+    // restart-only setting removed from the file as pending a restart even when
+    // its default is the same value, so a promoted standby converged as the
+    // primary (or a primary rejoined as a standby) would restart for nothing.
+    hot_standby: true,
+    recovery_target_timeline: 'latest',
     ...o.settings,
   }
 }

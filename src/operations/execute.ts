@@ -41,7 +41,11 @@ export async function execute(host: Host, operations: readonly Operation[]): Pro
         break
       }
       case 'wait':
-        output = { ...output, summary: `${op.what} after ${((await waitUntil(host, op)) / 1000).toFixed(1)} s` }
+      {
+        // A bounded wait says how long it took, in the summary and as data for the playbook's code.
+        const waitedMs = await waitUntil(host, op)
+        output = { ...output, summary: `${op.what} after ${(waitedMs / 1000).toFixed(1)} s`, data: { waitedMs: Math.round(waitedMs) } }
+      }
         break
       case 'guard': {
         const test = await host.run(op.test).nothrow()

@@ -94,7 +94,12 @@ export interface ErrorEvent {
   message: string
 }
 
-export type BerthEvent =
+/** When the event happened (ISO 8601, milliseconds): every event of a run carries it, so a drill's timeline is read off the events. */
+export interface Stamped {
+  at?: string | undefined
+}
+
+export type BerthEvent = (
   | PlaybookStartEvent
   | PlayStartEvent
   | TaskStartEvent
@@ -105,3 +110,5 @@ export type BerthEvent =
   | MessageEvent
   | RecapEvent
   | ErrorEvent
+) &
+  Stamped

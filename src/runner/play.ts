@@ -36,6 +36,8 @@ export class RunLedger {
   readonly counts = new Map<string, HostCounts>()
   readonly failed = new Set<string>()
   readonly unreachable = new Set<string>()
+  /** Hosts a drill takes down on purpose (host -> why): their failures and unreachability do not set the exit code. */
+  readonly expectedFaults = new Map<string, string>()
   readonly timings: { play: string; task: string; durationMs: number }[] = []
   count(host: string, outcome: Outcome): void {
     this.counts.set(host, tally(this.counts.get(host) ?? emptyCounts(), outcome))
@@ -46,6 +48,11 @@ export class RunLedger {
     let c = this.#checked.get(host)
     if (!c) this.#checked.set(host, (c = checkedChanges()))
     return c
+  }
+  /** The host is back (a drill restarted it): it takes part in the plays that follow. */
+  readmit(host: string): void {
+    this.failed.delete(host)
+    this.unreachable.delete(host)
   }
   touch(host: string): void {
     if (!this.counts.has(host)) this.counts.set(host, emptyCounts())

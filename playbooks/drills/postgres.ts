@@ -1,0 +1,167 @@
+// What the PostgreSQL drills share: asking every database host what it is, a
+// writer that logs every acknowledged write (RPO the Jepsen way: acknowledged
+// and missing afterwards = lost), and the actions a switchover or failover
+// takes, as tasks whose commands are recorded (the report and --runbook show
+// them). Decisions are made from facts read just before each action.
+import { BerthError, raw, reveal, sh, task, withCommandOperations, type Host, type Playbook, type Secret, type Task } from '../../src/index.ts'
+import { BackgroundLoad, attemptLoop, type LoadSample } from '../../src/drill/load.ts'
+import { DrillAbort, type Drill } from '../../src/drill/drill.ts'
+import { binDir, slotNameFor, unitName } from '../../roles/postgres/layout.ts'
+import { psql, sqlLiteral } from '../../roles/postgres/psql.ts'
+import { describeNode, lsnDiff, type PgNode } from '../../roles/postgres/topology.ts'
+import { clusterAt, observedTopology, pgTopologyTask } from '../tiers/database.ts'
+
+export type Topology = Map<string, PgNode | { unreachable: string }>
+
+/** Every database host's answer (a read-only play, so it is in the run's output). */
+export async function readTopology(pb: Playbook, title: string): Promise<Topology> {
+  const r = await pb.play(title, 'pg_primary:pg_standby', (h) => pgTopologyTask(h))
+  return observedTopology(r.results)
+}
+
+export const nodeOf = (t: Topology, host: string): PgNode | undefined => {
+  const n = t.get(host)
+  return n && !('unreachable' in n) ? n : undefined
+}
+
+export const describeTopology = (t: Topology): Record<string, string> => Object.fromEntries([...t].map(([h, n]) => [h, describeNode(n)]))
+
+/** The one writable primary and the streaming standbys, or an abort saying what is off. */
+export function primaryAndStandbys(t: Topology): { primary: string; standbys: string[] } {
+  const primaries = [...t].filter(([, n]) => !('unreachable' in n) && n.role === 'primary').map(([h]) => h)
+  if (primaries.length !== 1)
+    throw new DrillAbort(`expected exactly one writable primary, found ${primaries.length}${primaries.length ? ` (${primaries.join(', ')})` : ''}: ${Object.entries(describeTopology(t)).map(([h, d]) => `${h}: ${d}`).join('; ')}`)
+  const primary = primaries[0] as string
+  const p = nodeOf(t, primary) as PgNode
+  const standbys = [...t].filter(([h, n]) => h !== primary && !('unreachable' in n) && n.role === 'standby' && n.systemId === p.systemId && n.timeline === p.timeline).map(([h]) => h)
+  return { primary, standbys }
+}
+
+/** psql as postgres on the host's own socket, one value per line. */
+export async function query(h: Host, sql: string, db = 'postgres'): Promise<string> {
+  const c = clusterAt(h)
+  return (await h.run(psql(c, db, sql)).quiet()).stdout.trim()
+}
+
+/** A task that runs commands, changed, with a summary: how a drill's action is recorded. */
+export function actionTask(title: string, summary: string, commands: ReturnType<typeof sh>[]): Task {
+  return task({ title, facts: () => [], plan: () => withCommandOperations({ changed: true, summary, commands }) })
+}
+
+/** Run one action on one host as a play; its failure stops the drill (as a failure, not an abort). */
+export async function act(pb: Playbook, host: string, title: string, summary: string, commands: ReturnType<typeof sh>[]): Promise<void> {
+  const r = await pb.play(title, host, () => actionTask(title, summary, commands))
+  if (!r.ok) {
+    const row = r.results.get(host)?.find((x) => x.status === 'failed' || x.status === 'unreachable')
+    throw new BerthError(`${host}: ${title}: ${row?.error?.message ?? row?.status ?? 'not run'}`)
+  }
+}
+
+export const checkpointCommand = (h: Host) => psql(clusterAt(h), 'postgres', 'CHECKPOINT')
+export const stopCommand = (h: Host) => sh`systemctl stop -- ${unitName(clusterAt(h))}`
+export const startCommand = (h: Host) => sh`systemctl start -- ${unitName(clusterAt(h))}`
+export const promoteCommand = (h: Host) => psql(clusterAt(h), 'postgres', 'SELECT pg_promote(true, 60)')
+
+/** pg_controldata of a stopped cluster: its state, last checkpoint and timeline. */
+export async function controlData(h: Host): Promise<{ state: string; checkpoint: string; timeline: number }> {
+  const c = clusterAt(h)
+  const out = (await h.$`LC_ALL=C ${binDir(c.version)}/pg_controldata ${c.dataDir}`.quiet()).stdout
+  const field = (label: string) => new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\']/g, '\\$&')}:\\s*(.*)$`, 'm').exec(out)?.[1]?.trim()
+  const state = field('Database cluster state')
+  const checkpoint = field('Latest checkpoint location')
+  const timeline = Number(field("Latest checkpoint's TimeLineID"))
+  if (!state || !checkpoint || !Number.isInteger(timeline)) throw new BerthError(`${h.name}: pg_controldata did not say the state, checkpoint and timeline: ${out.slice(0, 300)}`)
+  return { state, checkpoint, timeline }
+}
+
+/** The switch point of `timeline` in the new primary's history: where the previous timeline ends. */
+export async function switchPoint(h: Host, timeline: number): Promise<{ from: number; at: string }> {
+  const file = `pg_wal/${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`
+  const text = await query(h, `SELECT pg_read_file(${sqlLiteral(file)})`)
+  const last = text.split('\n').filter((l) => /^\d+\s/.test(l)).at(-1)
+  const m = last ? /^(\d+)\s+([0-9A-F]+\/[0-9A-F]+)/.exec(last) : null
+  if (!m) throw new BerthError(`${h.name}: no switch point in ${file}: ${JSON.stringify(text.slice(0, 200))}`)
+  return { from: Number(m[1]), at: m[2] as string }
+}
+
+// ---- the writer ----
+
+export interface WriterSpec {
+  /** The host the writer runs on (a client of the database: never the host a fault kills). */
+  client: Host
+  /** Every database host's address, in the order libpq tries them (target_session_attrs=read-write picks the writable one). */
+  addresses: string[]
+  port: number
+  database: string
+  user: string
+  password: string | Secret
+  /** Rows of this run carry it. */
+  run: string
+}
+
+const WRITER_TABLE = 'berth_drill.writes'
+
+/** The table the writer fills (on the primary, as postgres), owned by the writer's user. */
+export function writerTableCommands(h: Host, database: string, user: string) {
+  const c = clusterAt(h)
+  return [
+    psql(c, database, `CREATE SCHEMA IF NOT EXISTS berth_drill AUTHORIZATION "${user}"`),
+    psql(
+      c,
+      database,
+      `CREATE TABLE IF NOT EXISTS ${WRITER_TABLE} (run text NOT NULL, n bigint NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(), timeline text NOT NULL DEFAULT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8), PRIMARY KEY (run, n))`,
+    ),
+    psql(c, database, `ALTER TABLE ${WRITER_TABLE} OWNER TO "${user}"`),
+  ]
+}
+
+export const dropWriterTableCommand = (h: Host, database: string) => psql(clusterAt(h), database, 'DROP SCHEMA IF EXISTS berth_drill CASCADE')
+
+/** Start the writer: one autocommit INSERT per attempt, each row numbered; an acknowledged row is one psql returned 0 for. */
+export async function startWriter(w: WriterSpec): Promise<BackgroundLoad> {
+  const passfile = '/run/berth-load/writer.pgpass'
+  const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:')
+  await w.client.$`mkdir -p /run/berth-load`.quiet()
+  await w.client.writeFile(passfile, `*:${w.port}:${esc(w.database)}:${esc(w.user)}:${esc(reveal(w.password))}\n`, { mode: '0600', sensitive: true })
+  const conninfo = `host=${w.addresses.join(',')} port=${w.port} dbname=${w.database} user=${w.user} passfile=${passfile} target_session_attrs=read-write connect_timeout=2`
+  const insert = `INSERT INTO ${WRITER_TABLE} (run, n) VALUES ('${w.run}', $i) RETURNING timeline`
+  const attempt = sh`psql -XAtq -v ON_ERROR_STOP=1 ${conninfo} -c ${raw(`"${insert}"`)}`
+  return BackgroundLoad.start(w.client, 'pg-writer', attemptLoop(attempt, 0.02))
+}
+
+export interface RowAudit {
+  acknowledged: number
+  /** Acknowledged by the old primary and not on the new one: lost. */
+  lost: number[]
+  /** Not acknowledged (the client saw an error) but committed all the same: not lost, reported. */
+  unacknowledgedButPresent: number
+  present: number
+}
+
+/** Compare the writer's log with the rows the primary holds now. */
+export async function auditRows(primary: Host, database: string, run: string, samples: readonly LoadSample[]): Promise<RowAudit> {
+  const rows = new Set((await query(primary, `SELECT n FROM ${WRITER_TABLE} WHERE run = ${sqlLiteral(run)}`, database)).split('\n').filter(Boolean).map(Number))
+  const acked = samples.filter((s) => s.ok).map((s) => Number(s.id))
+  const failed = samples.filter((s) => !s.ok).map((s) => Number(s.id))
+  return {
+    acknowledged: acked.length,
+    lost: acked.filter((n) => !rows.has(n)),
+    unacknowledgedButPresent: failed.filter((n) => rows.has(n)).length,
+    present: rows.size,
+  }
+}
+
+/** How far a standby is behind its primary, in bytes of WAL it has not received (the primary's current position minus the standby's). */
+export function lagBytes(primary: PgNode, standby: PgNode): number | undefined {
+  return primary.lsn && standby.lsn ? Math.max(0, lsnDiff(primary.lsn, standby.lsn)) : undefined
+}
+
+/** Is `standby` streaming from the primary (as the primary's pg_stat_replication says)? */
+export async function streamingTo(primary: Host, standby: string): Promise<boolean> {
+  const r = await query(primary, `SELECT count(*) FROM pg_stat_replication WHERE application_name = ${sqlLiteral(slotNameFor(standby))} AND state = 'streaming'`)
+  return r === '1'
+}
+
+export function record(d: Drill, what: string, t: Topology): void {
+  d.mark(`${what}: ${Object.entries(describeTopology(t)).map(([h, s]) => `${h} ${s}`).join('; ')}`)
+}
