@@ -78,7 +78,8 @@ await playbook('dr-pg-switchover: switch the PostgreSQL primary over and back, l
     d.topology('before', describeTopology(before))
     const { primary, standbys } = primaryAndStandbys(before)
     const target = vars.to ?? standbys.sort((a, b) => (lagBytes(nodeOf(before, primary)!, nodeOf(before, b)!) ?? 0) - (lagBytes(nodeOf(before, primary)!, nodeOf(before, a)!) ?? 0))[0]
-    if (!target || !standbys.includes(target)) throw new DrillAbort(`no standby to switch to${vars.to ? `: ${vars.to} is not a standby streaming on ${primary}'s timeline` : ''}`)
+    if (!target || !standbys.includes(target))
+      throw new DrillAbort(`no standby to switch to: ${vars.to ? `${vars.to} is not` : 'no host is'} a running standby on ${primary}'s timeline (${Object.entries(describeTopology(before)).map(([h, x]) => `${h}: ${x}`).join('; ')}); nothing was done`)
     const P = pb.host(primary)
     const S = pb.host(target)
     const client = pb.host(vars.client ?? target)

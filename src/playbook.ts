@@ -183,8 +183,8 @@ export class Playbook {
 
   /**
    * A fault the playbook causes on purpose (a drill kills a host): the host's
-   * failures and unreachability from now on are reported as they are but do not
-   * turn the run into exit 2 or 4. The drill's own verdict decides (decideExit).
+   * failures and unreachability in this run are reported as they are but do not
+   * turn it into exit 2 or 4. The drill's own verdict decides (decideExit).
    */
   expectFault(host: string, why: string): void {
     this.host(host)
@@ -296,7 +296,7 @@ export async function playbook(name: string, body: (pb: Playbook) => Promise<voi
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e))
     const message = redactor.mask(describeError(error, cli?.verbosity ?? 0))
-    if (cli?.json) reporter.emit({ kind: 'error', message })
+    if (cli?.json) (pb ? pb.emit({ kind: 'error', message }) : reporter.emit({ kind: 'error', message, at: new Date().toISOString() }))
     else (opts.err ?? ((t: string) => void process.stderr.write(t)))(`ERROR! ${message}\n`)
     code = error instanceof UsageError ? 5 : isEngineBug(error) ? 250 : 1
     if (pb && pb.ledger.counts.size > 0 && code === 1) code = pb.exitCode() || 1

@@ -19,7 +19,7 @@ import { pg13Primary, type PgPrimaryOptions } from '../../roles/pg13-primary/ind
 import { pg13Standby, type PgStandbyOptions } from '../../roles/pg13-standby/index.ts'
 import { slotNameFor } from '../../roles/postgres/layout.ts'
 import { packageTasks } from '../../roles/postgres/common-tasks.ts'
-import { describeNode, judgeTopology, pgNodeFact, type Observed, type PgNode } from '../../roles/postgres/topology.ts'
+import { describeNode, judgeTopology, parsePgNode, pgNodeFact, topologyScript, type Observed, type PgNode } from '../../roles/postgres/topology.ts'
 import { POSTGRES_DEFAULTS } from '../../roles/postgres/options.ts'
 
 interface Peer {
@@ -124,6 +124,16 @@ export function pgTopologyTask(h: Host): Task {
   return task(res).readOnly()
 }
 
+/** One host's answer outside a play (a host left out by --limit), read-only. */
+async function askTopology(h: Host): Promise<PgNode | { unreachable: string }> {
+  try {
+    const r = await h.run(topologyScript(clusterAt(h))).quiet().nothrow()
+    return parsePgNode({ code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr })
+  } catch (e) {
+    return { unreachable: (e as Error).message }
+  }
+}
+
 /** Every database host's answer, from a topology play's results (unreachable hosts named as such). */
 export function observedTopology(results: ReadonlyMap<string, readonly { status: string; plan?: Plan | undefined; error?: Error | undefined }[]>): Map<string, PgNode | { unreachable: string }> {
   const out = new Map<string, PgNode | { unreachable: string }>()
@@ -146,8 +156,11 @@ export async function databaseTier(pb: Playbook, opts: { packages?: boolean } = 
   const { primary, primaryOptions, standbyOptions, packages } = databasePlan(pb)
   // The hosts say who is primary before anything changes: never a second primary from a stale inventory.
   const topology = await pb.play('PostgreSQL topology', 'pg_primary:pg_standby', (h) => pgTopologyTask(h))
-  const observed: Observed = observedTopology(topology.results)
-  judgeTopology(primary.name, observed, '-e pg_primary=HOST')
+  const played = observedTopology(topology.results)
+  // Hosts outside --limit are asked too: a stale inventory is judged on every database host (in inventory order).
+  const observed = new Map<string, PgNode | { unreachable: string }>()
+  for (const p of peers(pb, 'pg_primary:pg_standby')) observed.set(p.name, played.get(p.name) ?? (await askTopology(pb.host(p.name))))
+  judgeTopology(primary.name, observed as Observed, '-e pg_primary=HOST', { explicit: primaryOverride(pb) !== undefined })
   // Packages first on every database host at once (the installs dominate a first run); the roles then find them there.
   if (opts.packages !== false) await pb.play('PostgreSQL packages', 'pg_primary:pg_standby', packages)
   // With the pg_primary override the groups do not say who is who: the hosts are named.

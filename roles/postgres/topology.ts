@@ -106,6 +106,8 @@ export function parsePgNode(output: ProbeOutput): PgNode {
       fenced,
       upstream: row[6] || undefined,
     }
+  // Only a refused connection means the server is down; any other answer without the row is not understood.
+  if (server !== '' && !/connection to server .* failed/.test(server)) throw new Error(`the server answered the topology query unexpectedly: ${server.slice(0, 300)}`)
   const tli = field("Latest checkpoint's TimeLineID")
   return { role: 'down', systemId, timeline: tli === undefined ? undefined : Number(tli), lsn: field('Latest checkpoint location'), controlState, standbySignal, fenced }
 }
@@ -137,7 +139,7 @@ export type Observed = ReadonlyMap<string, PgNode | { unreachable: string }>
  * - the inventory's primary was fenced, or runs as a standby.
  * Hosts that cannot be asked are left out (the plays skip them anyway).
  */
-export function judgeTopology(inventoryPrimary: string, observed: Observed, howToOverride: string): string {
+export function judgeTopology(inventoryPrimary: string, observed: Observed, howToOverride: string, opts: { explicit?: boolean } = {}): string {
   const known = [...observed].filter((e): e is [string, PgNode] => !('unreachable' in e[1]))
   const writable = known.filter(([, n]) => n.role === 'primary').map(([h]) => h)
   const show = (h: string) => `${h} (${describeNode(observed.get(h) as PgNode)})`
@@ -148,12 +150,17 @@ export function judgeTopology(inventoryPrimary: string, observed: Observed, howT
   const mine = observed.get(inventoryPrimary)
   const me = mine && !('unreachable' in mine) ? mine : undefined
   const other = writable.find((h) => h !== inventoryPrimary)
-  const later = known.filter(([h, n]) => h !== inventoryPrimary && me?.timeline !== undefined && n.timeline !== undefined && n.timeline > me.timeline && me.systemId === n.systemId)
+  // Named explicitly (the override), the primary is the operator's choice over a later timeline elsewhere: never over a running primary.
+  const later = known.filter(([h, n]) => !opts.explicit && h !== inventoryPrimary && me?.timeline !== undefined && n.timeline !== undefined && n.timeline > me.timeline && me.systemId === n.systemId)
   const promoted = other ?? later.sort((a, b) => (b[1].timeline ?? 0) - (a[1].timeline ?? 0))[0]?.[0]
   if (promoted)
     throw new BerthError(
       `the inventory says ${inventoryPrimary} is the PostgreSQL primary, but ${show(promoted)} is${other ? ' the primary' : ' on a later timeline: it was promoted'}; ${inventoryPrimary} is ${me ? describeNode(me) : 'not known'}. Converging now would start a second primary`,
-      { hint: `make the inventory agree: put ${promoted} in group pg_primary and ${inventoryPrimary} in pg_standby, or run with ${howToOverride.replace('HOST', promoted)}; ${inventoryPrimary} then rejoins as a standby of ${promoted}` },
+      {
+        hint:
+          `make the inventory agree: put ${promoted} in group pg_primary and ${inventoryPrimary} in pg_standby, or run with ${howToOverride.replace('HOST', promoted)}; ${inventoryPrimary} then rejoins as a standby of ${promoted}` +
+          (other ? '' : `. To keep ${inventoryPrimary} as the primary instead (what ${promoted} wrote since its promotion is then set aside, kept beside with replaceDataDir), run with ${howToOverride.replace('HOST', inventoryPrimary)}`),
+      },
     )
   if (me?.fenced)
     throw new BerthError(`${inventoryPrimary} is fenced and must not start as a primary: ${me.fenced}`, {

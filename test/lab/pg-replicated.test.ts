@@ -34,7 +34,7 @@ const NAMES = [
   "Harbor's user connects to registry from another lab host with its password, and not without it",
   'second run changes nothing, and --check after it finds no drift',
   'drift: hand edits (ALTER SYSTEM, pg_hba.conf, a conf.d file) show in --check, change nothing there, and the next run puts them back',
-  'standby safety: a data directory that became a primary with data is refused; replaceDataDir keeps it beside',
+  'standby safety: two primaries stop the run (split brain, also for hosts --limit leaves out); a stopped former standby on a later timeline needs -e pg_primary; a data directory that became a primary with data is refused; replaceDataDir keeps it beside',
 ]
 
 /** The playbook as an operator runs it, with --json; every event parsed. */
@@ -47,6 +47,11 @@ const recap = (r: LabRun) => {
   return e.hosts
 }
 const describe = describeRun
+/** The run-stopping error's message (exit 1). */
+const errorOf = (r: LabRun): string => {
+  const e = r.events.find((x) => x.kind === 'error')
+  return e && e.kind === 'error' ? e.message : `(no error event; exit ${r.code}; stderr: ${r.stderr.slice(-500)})`
+}
 
 if (!skippedWithoutLab('PostgreSQL', NAMES, (name) => test.skip(name))) {
   let lab: Lab
@@ -258,13 +263,27 @@ if (!skippedWithoutLab('PostgreSQL', NAMES, (name) => test.skip(name))) {
     await eventually('db2 is out of recovery', async () => (await query('db2', 'select pg_is_in_recovery()')) === 'f')
     await query('db2', "create table written_after_promotion(note text); insert into written_after_promotion values ('keep me')", 'registry')
 
+    // Two primaries: nothing is converged, whatever --limit leaves out (db1 is asked too).
     const refused = await runPlaybook('--limit', 'db2')
-    assert.is(refused.code, 2, describe(refused))
-    assert.match(failures(refused).join('\n'), /db2: .*will not replace it with a copy of 10\.77\.0\.11:5432[\s\S]*replaceDataDir: true/)
+    assert.is(refused.code, 1, describe(refused))
+    assert.match(errorOf(refused), /split brain: db1 \(primary, timeline 1, [^)]*\) and db2 \(primary, timeline 2, [^)]*\) both accept writes/, errorOf(refused))
+    assert.equal(changedTasks(refused), [])
     assert.is(await query('db2', 'select note from written_after_promotion', 'registry'), 'keep me', 'the data is untouched')
     assert.is(await query('db2', 'select pg_is_in_recovery()'), 'f')
 
-    const replaced = await runPlaybook('--limit', 'db2', '-e', 'pg.replaceDataDir=true')
+    // The operator keeps db1 and stops db2: db2 is still on a later timeline, so the inventory alone does not decide.
+    await host('db2').$`systemctl stop postgresql@15-main`
+    const stale = await runPlaybook('--limit', 'db2', '-e', 'pg.replaceDataDir=true')
+    assert.is(stale.code, 1, describe(stale))
+    assert.match(errorOf(stale), /the inventory says db1 is the PostgreSQL primary, but db2 \(down \(shut down\), timeline 2, [^)]*\) is on a later timeline: it was promoted/, errorOf(stale))
+    assert.match(errorOf(stale), /-e pg_primary=db2[\s\S]*-e pg_primary=db1/)
+
+    // Named explicitly, db1 stays the primary; the standby role still refuses db2's data without replaceDataDir.
+    const kept1 = await runPlaybook('--limit', 'db2', '-e', 'pg_primary=db1')
+    assert.is(kept1.code, 2, describe(kept1))
+    assert.match(failures(kept1).join('\n'), /db2: .*will not replace it with a copy of 10\.77\.0\.11:5432[\s\S]*replaceDataDir: true/)
+
+    const replaced = await runPlaybook('--limit', 'db2', '-e', 'pg.replaceDataDir=true', '-e', 'pg_primary=db1')
     assert.is(replaced.code, 0, describe(replaced))
     const kept = (await host('db2').$`ls -d /data/pgsql/data.replaced-*`).stdout.trim().split('\n')
     assert.is(kept.length, 1, 'the old data directory is kept beside')
