@@ -12,7 +12,8 @@ import { LabError } from './errors.ts'
 import type { ImageInfo } from './image.ts'
 import type { LabConfig, LabHost, SharedDir } from './lab-config.ts'
 import { allProcesses, isAlive, mountsMention, pidNamespace, processesInNamespace, pssKb, run, signal, sleep, tail, waitGone, type ProcInfo } from './proc.ts'
-import { consoleLog, hostDir, upperDir, writeFileAtomic } from './state.ts'
+import { consoleLog, hostDir, upperDir } from './state.ts'
+import { writeFileAtomic } from '../src/write-file-atomic.ts'
 
 /** The machine name systemd-nspawn gets: unique across labs (it names the veth). */
 export const machineName = (config: LabConfig, host: string): string => `${config.name}-${host}`

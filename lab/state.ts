@@ -10,12 +10,13 @@
 //   hosts/NAME/data/...     real directories bound at the host's lab_data_dirs
 //   hosts/NAME/console.log  systemd-nspawn's output: the boot log
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import { LabError } from './errors.ts'
 import type { LabConfig, LabHost } from './lab-config.ts'
 import { run } from './proc.ts'
+import { writeFileAtomic } from '../src/write-file-atomic.ts'
 
 export function hostDir(config: LabConfig, host: string): string {
   return join(config.stateDir, 'hosts', host)
@@ -23,14 +24,6 @@ export function hostDir(config: LabConfig, host: string): string {
 export const upperDir = (config: LabConfig, host: string): string => join(hostDir(config, host), 'upper')
 export const consoleLog = (config: LabConfig, host: string): string => join(hostDir(config, host), 'console.log')
 
-/** Write a file atomically (temp file and rename) so a killed lab tool never leaves half a file. */
-export function writeFileAtomic(path: string, content: string | Buffer, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true })
-  const tmp = `${path}.tmp-${process.pid}`
-  writeFileSync(tmp, content, { mode })
-  chmodSync(tmp, mode)
-  renameSync(tmp, path)
-}
 
 export interface LabRecord {
   name: string

@@ -28,12 +28,13 @@
 //   npm run drill -- pg-switchover  on the lab, from a fresh converge
 import { playbook, sh, type Host, type Playbook } from '../src/index.ts'
 import { drill, DrillAbort, type Drill } from '../src/drill/drill.ts'
-import { outageAfter, waitUntil, type BackgroundLoad } from '../src/drill/load.ts'
-import { binDir, slotNameFor } from '../roles/postgres/layout.ts'
+import { outageAfter, type BackgroundLoad } from '../src/drill/load.ts'
+import { waitUntil } from '../src/wait-until.ts'
+import { slotNameFor } from '../roles/postgres/layout.ts'
 import { psql, sqlLiteral } from '../roles/postgres/psql.ts'
 import { lsnDiff } from '../roles/postgres/topology.ts'
 import { pg13Standby } from '../roles/pg13-standby/index.ts'
-import { clusterAt, databaseRoleOptions, databaseTier } from './tiers/database.ts'
+import { clusterAt, databaseRoleOptions, databaseTier, observeTopology } from './tiers/database.ts'
 import {
   act,
   auditRows,
@@ -46,7 +47,6 @@ import {
   primaryAndStandbys,
   promoteCommand,
   query,
-  readTopology,
   record,
   startCommand,
   startWriter,
@@ -71,7 +71,7 @@ await playbook('dr-pg-switchover: switch the PostgreSQL primary over and back, l
   const maxLag = vars.maxLagBytes ?? MIB
   await drill(pb, { name: 'pg-switchover', title: 'Planned switchover of the PostgreSQL primary to its standby and back, under a writer; zero rows may be lost.', reportDir: vars.reportDir }, async (d) => {
     const before = await d.step('read the topology from the hosts', async (s) => {
-      const t = await readTopology(pb, 'drill: what each database host is')
+      const t = await observeTopology(pb, 'drill: what each database host is')
       s.note(Object.entries(describeTopology(t)).map(([h, x]) => `${h}: ${x}`).join('; '))
       return t
     })
@@ -133,7 +133,7 @@ await playbook('dr-pg-switchover: switch the PostgreSQL primary over and back, l
       await databaseTier(pb, { packages: false })
       s.note(`pg13-primary on ${primary}, pg13-standby on the others`)
     })
-    const after = await readTopology(pb, 'drill: what each database host is now')
+    const after = await observeTopology(pb, 'drill: what each database host is now')
     d.topology('after', describeTopology(after))
     await d.steadyState('after', [
       { name: `${primary} is the primary again`, tolerance: 'not in recovery, on a later timeline than before', probe: async () => ({ ok: nodeOf(after, primary)?.role === 'primary' && (nodeOf(after, primary)?.timeline ?? 0) > (nodeOf(before, primary)?.timeline ?? 0), observed: describeTopology(after)[primary] ?? '' }) },
@@ -147,15 +147,13 @@ await playbook('dr-pg-switchover: switch the PostgreSQL primary over and back, l
 /** One leg: from `old` (the primary) to `next` (a streaming standby), then `old` follows `next`. */
 async function switchover(pb: Playbook, d: Drill, writer: BackgroundLoad, old: Host, next: Host, maxLag: number): Promise<void> {
   const leg = `${old.name} → ${next.name}`
-  const lagNow = await d.step(`${leg}: ${next.name} caught up`, async (s) => {
-    const t = await readTopology(pb, `drill ${leg}: positions`)
+  await d.step(`${leg}: ${next.name} caught up`, async (s) => {
+    const t = await observeTopology(pb, `drill ${leg}: positions`)
     record(d, 'before the switch', t)
     const lag = lagBytes(nodeOf(t, old.name)!, nodeOf(t, next.name)!)
     if (lag === undefined || lag > maxLag) throw new DrillAbort(`${next.name} is ${lag ?? '?'} bytes behind ${old.name}, above ${maxLag} (drill.maxLagBytes); nothing was done`)
     s.note(`${lag} bytes behind`)
-    return lag
   })
-  void lagNow
   await d.step(`${leg}: CHECKPOINT ${old.name}`, () => act(pb, old.name, `drill ${leg}: checkpoint`, 'CHECKPOINT: the shutdown has less to write', [checkpointCommand(old)]))
   const stoppedAt = Date.now()
   // Until the standby is promoted, the way back is to start the old primary again.
@@ -198,7 +196,7 @@ async function switchover(pb: Playbook, d: Drill, writer: BackgroundLoad, old: H
     } else s.note('no write failed')
   })
   await d.step(`${leg}: ${old.name} follows ${next.name} without a rewind`, async (s) => {
-    const tl = (await controlDataTimeline(next)) ?? shutdown.timeline + 1
+    const tl = (await controlData(next)).timeline
     const sp = await switchPoint(next, tl)
     const beyond = lsnDiff(shutdown.checkpoint, sp.at)
     d.measure({ name: `WAL of ${old.name} beyond the switch point (${leg})`, value: Math.max(0, beyond), unit: 'bytes', how: `${old.name}'s shutdown checkpoint ${shutdown.checkpoint} against timeline ${tl}'s switch point ${sp.at} (${next.name}'s history file)`, target: { max: 0, binding: true } })
@@ -218,11 +216,4 @@ async function switchover(pb: Playbook, d: Drill, writer: BackgroundLoad, old: H
     ])
     s.note(`checkpoint ${shutdown.checkpoint} < switch point ${sp.at}; streaming after ${(w.waitedMs / 1000).toFixed(2)} s`)
   })
-}
-
-async function controlDataTimeline(h: Host): Promise<number | undefined> {
-  const c = clusterAt(h)
-  const out = (await h.$`LC_ALL=C ${binDir(c.version)}/pg_controldata ${c.dataDir}`.quiet()).stdout
-  const m = /^Latest checkpoint's TimeLineID:\s*(\d+)$/m.exec(out)
-  return m ? Number(m[1]) : undefined
 }

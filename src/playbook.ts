@@ -8,6 +8,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { BerthError, ConfigError } from './errors.ts'
 import { Host } from './host.ts'
+import { waitUntil } from './wait-until.ts'
 import { Redactor, Secret } from './secrets.ts'
 import { withoutSensitiveContent } from './operations/record.ts'
 import { Inventory, type InventoryHost } from './inventory/inventory.ts'
@@ -199,24 +200,22 @@ export class Playbook {
   async reconnect(name: string, opts: { timeoutMs?: number; intervalMs?: number } = {}): Promise<{ waitedMs: number }> {
     const host = this.host(name)
     const timeoutMs = opts.timeoutMs ?? 60_000
-    const started = performance.now()
-    let last: unknown
-    for (;;) {
-      await host.connection.close()
-      try {
+    const w = await waitUntil(
+      async () => {
+        await host.connection.close()
         await host.connection.connect()
-        this.ledger.readmit(name)
-        this.ledger.expectedFaults.delete(name)
-        return { waitedMs: performance.now() - started }
-      } catch (e) {
-        last = e
-      }
-      if (performance.now() - started >= timeoutMs)
-        throw new BerthError(`${name}: not reachable again within ${(timeoutMs / 1000).toFixed(1)} s: ${(last as Error).message}`, {
-          hint: 'is the host up? its console or hypervisor says why it did not come back',
-        })
-      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500))
-    }
+        return true
+      },
+      (connected) => connected,
+      { timeoutMs, intervalMs: opts.intervalMs ?? 500 },
+    )
+    if (!w.ok)
+      throw new BerthError(`${name}: not reachable again within ${(timeoutMs / 1000).toFixed(1)} s: ${w.error ?? 'no answer'}`, {
+        hint: 'is the host up? its console or hypervisor says why it did not come back',
+      })
+    this.ledger.readmit(name)
+    this.ledger.expectedFaults.delete(name)
+    return { waitedMs: w.waitedMs }
   }
 
   /** The run's exit code is this, whatever the hosts did (a drill's verdict: see src/drill/). */

@@ -6,18 +6,14 @@
 import { BerthError, raw, reveal, sh, task, withCommandOperations, type Host, type Playbook, type Secret, type Task } from '../../src/index.ts'
 import { BackgroundLoad, attemptLoop, type LoadSample } from '../../src/drill/load.ts'
 import { DrillAbort, type Drill } from '../../src/drill/drill.ts'
+import { controlDataField } from '../../roles/postgres/cluster-facts.ts'
 import { binDir, slotNameFor, unitName } from '../../roles/postgres/layout.ts'
-import { psql, sqlLiteral } from '../../roles/postgres/psql.ts'
+import { pgpassLine, psql, sqlLiteral } from '../../roles/postgres/psql.ts'
 import { describeNode, lsnDiff, type PgNode } from '../../roles/postgres/topology.ts'
-import { clusterAt, observedTopology, pgTopologyTask } from '../tiers/database.ts'
+import { clusterAt } from '../tiers/database.ts'
 
 export type Topology = Map<string, PgNode | { unreachable: string }>
 
-/** Every database host's answer (a read-only play, so it is in the run's output). */
-export async function readTopology(pb: Playbook, title: string): Promise<Topology> {
-  const r = await pb.play(title, 'pg_primary:pg_standby', (h) => pgTopologyTask(h))
-  return observedTopology(r.results)
-}
 
 export const nodeOf = (t: Topology, host: string): PgNode | undefined => {
   const n = t.get(host)
@@ -66,10 +62,9 @@ export const promoteCommand = (h: Host) => psql(clusterAt(h), 'postgres', 'SELEC
 export async function controlData(h: Host): Promise<{ state: string; checkpoint: string; timeline: number }> {
   const c = clusterAt(h)
   const out = (await h.$`LC_ALL=C ${binDir(c.version)}/pg_controldata ${c.dataDir}`.quiet()).stdout
-  const field = (label: string) => new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\']/g, '\\$&')}:\\s*(.*)$`, 'm').exec(out)?.[1]?.trim()
-  const state = field('Database cluster state')
-  const checkpoint = field('Latest checkpoint location')
-  const timeline = Number(field("Latest checkpoint's TimeLineID"))
+  const state = controlDataField(out, 'Database cluster state')
+  const checkpoint = controlDataField(out, 'Latest checkpoint location')
+  const timeline = Number(controlDataField(out, "Latest checkpoint's TimeLineID"))
   if (!state || !checkpoint || !Number.isInteger(timeline)) throw new BerthError(`${h.name}: pg_controldata did not say the state, checkpoint and timeline: ${out.slice(0, 300)}`)
   return { state, checkpoint, timeline }
 }
@@ -120,9 +115,8 @@ export const dropWriterTableCommand = (h: Host, database: string) => psql(cluste
 /** Start the writer: one autocommit INSERT per attempt, each row numbered; an acknowledged row is one psql returned 0 for. */
 export async function startWriter(w: WriterSpec): Promise<BackgroundLoad> {
   const passfile = '/run/berth-load/writer.pgpass'
-  const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:')
   await w.client.$`mkdir -p /run/berth-load`.quiet()
-  await w.client.writeFile(passfile, `*:${w.port}:${esc(w.database)}:${esc(w.user)}:${esc(reveal(w.password))}\n`, { mode: '0600', sensitive: true })
+  await w.client.writeFile(passfile, pgpassLine('*', w.port, w.database, w.user, reveal(w.password)), { mode: '0600', sensitive: true })
   const conninfo = `host=${w.addresses.join(',')} port=${w.port} dbname=${w.database} user=${w.user} passfile=${passfile} target_session_attrs=read-write connect_timeout=2`
   const insert = `INSERT INTO ${WRITER_TABLE} (run, n) VALUES ('${w.run}', $i) RETURNING timeline`
   const attempt = sh`psql -XAtq -v ON_ERROR_STOP=1 ${conninfo} -c ${raw(`"${insert}"`)}`

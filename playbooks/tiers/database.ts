@@ -19,7 +19,7 @@ import { pg13Primary, type PgPrimaryOptions } from '../../roles/pg13-primary/ind
 import { pg13Standby, type PgStandbyOptions } from '../../roles/pg13-standby/index.ts'
 import { slotNameFor } from '../../roles/postgres/layout.ts'
 import { packageTasks } from '../../roles/postgres/common-tasks.ts'
-import { describeNode, judgeTopology, parsePgNode, pgNodeFact, topologyScript, type Observed, type PgNode } from '../../roles/postgres/topology.ts'
+import { describeNode, judgeTopology, parsePgNode, pgNodeFact, topologyScript, type PgNode } from '../../roles/postgres/topology.ts'
 import { POSTGRES_DEFAULTS } from '../../roles/postgres/options.ts'
 
 interface Peer {
@@ -99,8 +99,8 @@ function databasePlan(pb: Playbook, primaryName?: string) {
 export function databaseRoleOptions(pb: Playbook, primaryName: string): { primary: (h: Host) => PgPrimaryOptions; standby: (h: Host) => PgStandbyOptions } {
   const plan = databasePlan(pb, primaryName)
   return {
-    primary: (h) => ({ ...pg13Primary.resolve(plan.primaryOptions(h)) }),
-    standby: (h) => ({ ...pg13Standby.resolve(plan.standbyOptions(h)) }),
+    primary: (h) => pg13Primary.resolve(plan.primaryOptions(h)),
+    standby: (h) => pg13Standby.resolve(plan.standbyOptions(h)),
   }
 }
 
@@ -135,7 +135,7 @@ async function askTopology(h: Host): Promise<PgNode | { unreachable: string }> {
 }
 
 /** Every database host's answer, from a topology play's results (unreachable hosts named as such). */
-export function observedTopology(results: ReadonlyMap<string, readonly { status: string; plan?: Plan | undefined; error?: Error | undefined }[]>): Map<string, PgNode | { unreachable: string }> {
+function observedTopology(results: ReadonlyMap<string, readonly { status: string; plan?: Plan | undefined; error?: Error | undefined }[]>): Map<string, PgNode | { unreachable: string }> {
   const out = new Map<string, PgNode | { unreachable: string }>()
   for (const [host, rows] of results) {
     const row = rows[0]
@@ -143,6 +143,18 @@ export function observedTopology(results: ReadonlyMap<string, readonly { status:
     out.set(host, node ?? { unreachable: row?.error?.message ?? row?.status ?? 'not asked' })
   }
   return out
+}
+
+/**
+ * What every database host is, in inventory order: a read-only play on the
+ * hosts the run plays (so it is in the output), and asked directly for those
+ * --limit leaves out, so a stale inventory is judged on every database host.
+ */
+export async function observeTopology(pb: Playbook, title: string): Promise<Map<string, PgNode | { unreachable: string }>> {
+  const played = observedTopology((await pb.play(title, 'pg_primary:pg_standby', (h) => pgTopologyTask(h))).results)
+  const observed = new Map<string, PgNode | { unreachable: string }>()
+  for (const p of peers(pb, 'pg_primary:pg_standby')) observed.set(p.name, played.get(p.name) ?? (await askTopology(pb.host(p.name))))
+  return observed
 }
 
 /** The database hosts' packages, for a playbook that installs every tier's packages in one play (empty for other hosts). */
@@ -153,19 +165,15 @@ export const databasePackages = (pb: Playbook): ((h: Host) => Task[]) => databas
  * hosts' packages already (databasePackages in its own packages play).
  */
 export async function databaseTier(pb: Playbook, opts: { packages?: boolean } = {}): Promise<{ primary: Peer }> {
-  const { primary, primaryOptions, standbyOptions, packages } = databasePlan(pb)
+  const { primary, standbys, primaryOptions, standbyOptions, packages } = databasePlan(pb)
+  const overridden = primaryOverride(pb) !== undefined
   // The hosts say who is primary before anything changes: never a second primary from a stale inventory.
-  const topology = await pb.play('PostgreSQL topology', 'pg_primary:pg_standby', (h) => pgTopologyTask(h))
-  const played = observedTopology(topology.results)
-  // Hosts outside --limit are asked too: a stale inventory is judged on every database host (in inventory order).
-  const observed = new Map<string, PgNode | { unreachable: string }>()
-  for (const p of peers(pb, 'pg_primary:pg_standby')) observed.set(p.name, played.get(p.name) ?? (await askTopology(pb.host(p.name))))
-  judgeTopology(primary.name, observed as Observed, '-e pg_primary=HOST', { explicit: primaryOverride(pb) !== undefined })
+  const observed = await observeTopology(pb, 'PostgreSQL topology')
+  judgeTopology(primary.name, observed, '-e pg_primary=HOST', { explicit: overridden })
   // Packages first on every database host at once (the installs dominate a first run); the roles then find them there.
   if (opts.packages !== false) await pb.play('PostgreSQL packages', 'pg_primary:pg_standby', packages)
   // With the pg_primary override the groups do not say who is who: the hosts are named.
-  const overridden = primaryOverride(pb) !== undefined
-  const standbyPattern = overridden ? peers(pb, 'pg_primary:pg_standby').filter((p) => p.name !== primary.name).map((p) => p.name).join(':') : 'pg_standby'
+  const standbyPattern = overridden ? standbys.map((p) => p.name).join(':') : 'pg_standby'
   await pb.play('PostgreSQL primary', overridden ? primary.name : 'pg_primary', (h) => pg13Primary(primaryOptions(h)))
   if (standbyPattern) await pb.play('PostgreSQL standby', standbyPattern, (h) => pg13Standby(standbyOptions(h)))
   return { primary }

@@ -64,12 +64,19 @@ export function isPristine(d: DataDirState): boolean {
   return (d.state === 'shut down' || d.state === 'shut down in recovery') && d.nextOid !== undefined && d.nextOid <= FIRST_USER_OID
 }
 
-const section = (text: string, name: string): string | undefined => {
-  const start = text.indexOf(`--${name}--\n`)
-  if (start < 0) return undefined
-  const rest = text.slice(start + name.length + 5)
-  const end = rest.indexOf('\n--')
-  return end < 0 ? rest : rest.slice(0, end + 1)
+/** A probe's section: the lines between its `--name--` marker line and the next marker (empty when there are none; '' when the marker is missing). */
+export function probeSection(text: string, name: string): string {
+  const lines = text.split('\n')
+  const start = lines.indexOf(`--${name}--`)
+  if (start < 0) return ''
+  const end = lines.findIndex((l, i) => i > start && /^--[a-z]+--$/.test(l))
+  return lines.slice(start + 1, end < 0 ? undefined : end).join('\n')
+}
+
+/** One field of pg_controldata's output (`Label:   value`), run with LC_ALL=C. */
+export function controlDataField(controldata: string, label: string): string | undefined {
+  for (const line of controldata.split('\n')) if (line.startsWith(label + ':')) return line.slice(label.length + 1).trim()
+  return undefined
 }
 
 export function parseDataDir(output: ProbeOutput): DataDirState {
@@ -78,13 +85,10 @@ export function parseDataDir(output: ProbeOutput): DataDirState {
   const kind = /^kind=(.*)$/m.exec(text)?.[1]
   if (kind === 'absent' || kind === 'empty' || kind === 'not-a-directory' || kind === 'other-files') return { kind }
   if (kind !== 'cluster') throw new Error(`unexpected data directory probe output: ${JSON.stringify(text.slice(0, 200))}`)
-  const control = section(text, 'controldata') ?? ''
-  const field = (label: string): string | undefined => {
-    for (const line of control.split('\n')) if (line.startsWith(label + ':')) return line.slice(label.length + 1).trim()
-    return undefined
-  }
+  const control = probeSection(text, 'controldata')
+  const field = (label: string): string | undefined => controlDataField(control, label)
   const nextOid = field("Latest checkpoint's NextOID")
-  const objects = (section(text, 'objects') ?? '').trim()
+  const objects = probeSection(text, 'objects').trim()
   return {
     kind: 'cluster',
     version: Number(/^version=(.*)$/m.exec(text)?.[1]),

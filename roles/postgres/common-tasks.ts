@@ -8,6 +8,7 @@ import { hbaRules } from './hba.ts'
 import { CREATECLUSTER_CONF, binDir, confDir, POSTGRES_HOME, unitName, type ClusterId } from './layout.ts'
 import type { PostgresOptions } from './options.ts'
 import { databasesFor } from './options.ts'
+import { pgpassLine } from './psql.ts'
 import { reloadOrRestart } from './sql-resources.ts'
 import { splitByRestart, settingLines, type SettingValue } from './settings.ts'
 
@@ -138,8 +139,7 @@ export function configTasks({ role, options: o, handlers, settings }: CommonInpu
 
 /** ~postgres/.pgpass: the replication password for libpq, never on a command line. */
 export function replicationPassfile(o: PostgresOptions): { path: string; task: Task } {
-  const esc = (s: string): string => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:')
   const path = `${POSTGRES_HOME}/.pgpass`
-  const content = `# Managed by berth: the replication password for every PostgreSQL host of the pair.\n*:${o.port}:*:${esc(o.replicationUser)}:${esc(reveal(o.replicationPassword))}\n`
+  const content = `# Managed by berth: the replication password for every PostgreSQL host of the pair.\n${pgpassLine('*', o.port, '*', o.replicationUser, reveal(o.replicationPassword))}`
   return { path, task: copy({ path, content, owner: 'postgres', group: 'postgres', mode: '0600', sensitive: true }).named('replication password file (~postgres/.pgpass, 0600)') }
 }

@@ -22,3 +22,9 @@ export const psql = (s: Server, database: string, ...statements: string[]): Shel
 
 /** Run the SQL on standard input, in one transaction. */
 export const psqlStdin = (s: Server, database: string): ShellCommand => sh`${base(s, database)} -1 -f -`
+
+/** One ~/.pgpass line: libpq reads `host:port:database:user:password`, with `:` and `\` escaped in each field (`*` is a wildcard). */
+export function pgpassLine(host: string, port: number | string, database: string, user: string, password: string): string {
+  const esc = (s: string): string => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:')
+  return [host, String(port), database, user, password].map(esc).join(':') + '\n'
+}

@@ -4,6 +4,7 @@
 // should be; after a failover they lag behind, and berth must never start the
 // old primary as a second one. A fact per host, a pure judgment over all.
 import { BerthError, fact, sh, type Fact, type ProbeOutput } from '../../src/index.ts'
+import { controlDataField, probeSection } from './cluster-facts.ts'
 import { binDir } from './layout.ts'
 
 /** Where a fenced host keeps the record that it must not start as a primary (persistent: it survives a reboot). */
@@ -70,27 +71,15 @@ echo --server--
 echo --end--`
 }
 
-/** The lines between `--name--` and the next marker line (empty when the section is). */
-const section = (text: string, name: string): string => {
-  const lines = text.split('\n')
-  const start = lines.indexOf(`--${name}--`)
-  if (start < 0) return ''
-  const end = lines.findIndex((l, i) => i > start && /^--[a-z]+--$/.test(l))
-  return lines.slice(start + 1, end < 0 ? undefined : end).join('\n')
-}
-
 export function parsePgNode(output: ProbeOutput): PgNode {
   if (output.code !== 0) throw new Error(output.stderr.trim() || `the topology probe exited with code ${output.code}`)
   const text = output.stdout
   if (/^role=absent$/m.test(text)) return { role: 'absent', standbySignal: false }
-  const control = section(text, 'controldata')
-  const field = (label: string): string | undefined => {
-    for (const line of control.split('\n')) if (line.startsWith(label + ':')) return line.slice(label.length + 1).trim()
-    return undefined
-  }
-  const standbySignal = section(text, 'signal').trim() === 'standby'
-  const fenced = section(text, 'fence').trim() || undefined
-  const server = section(text, 'server').trim()
+  const control = probeSection(text, 'controldata')
+  const field = (label: string): string | undefined => controlDataField(control, label)
+  const standbySignal = probeSection(text, 'signal').trim() === 'standby'
+  const fenced = probeSection(text, 'fence').trim() || undefined
+  const server = probeSection(text, 'server').trim()
   const row = /^(primary|standby)\|(\d+)\|(\d+)\|([0-9A-F]+\/[0-9A-F]+)\|([0-9A-F/]*)\|(.*)$/m.exec(server)
   const systemId = row?.[2] ?? field('Database system identifier')
   const controlState = field('Database cluster state')

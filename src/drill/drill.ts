@@ -10,13 +10,13 @@
 //     await d.step('promote db2', async (s) => { … s.note('timeline 2') })
 //     await d.steadyState('after', [...])
 //   }))
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BerthError } from '../errors.ts'
+import { writeFileAtomic } from '../write-file-atomic.ts'
 import type { Playbook } from '../playbook.ts'
 import type { BerthEvent } from '../report/events.ts'
 import type { OperationRecord } from '../operations/record.ts'
-import { DRILL_EXIT_CODES, renderDrillMarkdown, type DrillReport, type DrillStep, type Fencing, type Measure, type SteadyStateCheck, type StepTask, type TimelineEntry, type Verdict } from './report.ts'
+import { DRILL_EXIT_CODES, renderDrillMarkdown, showValue, type DrillReport, type DrillStep, type Fencing, type Measure, type SteadyStateCheck, type StepTask, type TimelineEntry, type Verdict } from './report.ts'
 
 /** A safety check refused to go on: the drill stops, rolls back what it can, and reports 'aborted'. */
 export class DrillAbort extends BerthError {}
@@ -140,8 +140,8 @@ export class Drill {
 
   measure(m: Measure): void {
     this.#measures.push(m)
-    const shown = m.unit === 'ms' ? `${(m.value / 1000).toFixed(2)} s` : `${m.value} ${m.unit}`
-    this.mark(`measured ${m.name}: ${shown}${m.target ? ` (target ${m.unit === 'ms' ? `${(m.target.max / 1000).toFixed(2)} s` : m.target.max})` : ''}`)
+    const shown = showValue(m.value, m.unit)
+    this.mark(`measured ${m.name}: ${shown}${m.target ? ` (target ${showValue(m.target.max, m.unit)})` : ''}`)
     if (m.target?.binding && m.value > m.target.max) this.fail(`${m.name} is ${shown}, above ${m.target.max}${m.unit === 'ms' ? ' ms' : ` ${m.unit}`}`)
   }
 
@@ -204,7 +204,7 @@ export class Drill {
     }
     if (verdict === 'passed' && this.#failures.length > 0) verdict = 'failed'
     if (this.#failures.length > 0) reason = [reason, ...this.#failures].filter(Boolean).join('; ')
-    if (verdict === 'passed') reason = 'every check held' + (this.#measures.length ? `; ${this.#measures.map((m) => `${m.name} ${m.unit === 'ms' ? `${(m.value / 1000).toFixed(2)} s` : `${m.value} ${m.unit}`}`).join(', ')}` : '')
+    if (verdict === 'passed') reason = 'every check held' + (this.#measures.length ? `; ${this.#measures.map((m) => `${m.name} ${showValue(m.value, m.unit)}`).join(', ')}` : '')
     const finished = new Date()
     const report: DrillReport = {
       drill: this.spec.name,
@@ -236,14 +236,9 @@ export class Drill {
     const dir = this.spec.reportDir ?? 'drill-reports'
     const stamp = this.started.toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')
     const base = join(dir, `${this.spec.name}-${stamp}`)
-    mkdirSync(dir, { recursive: true })
-    // The report is masked as the run's output is (a command in it may have held a secret).
-    const write = (path: string, text: string) => {
-      writeFileSync(`${path}.tmp`, this.pb.redactor.mask(text), { mode: 0o600 })
-      renameSync(`${path}.tmp`, path)
-    }
-    write(`${base}.json`, JSON.stringify(report, null, 2) + '\n')
-    write(`${base}.md`, renderDrillMarkdown(report))
+    // The report is masked as the run's output is (a command in it may have held a secret), readable by its owner only.
+    writeFileAtomic(`${base}.json`, this.pb.redactor.mask(JSON.stringify(report, null, 2) + '\n'), 0o600)
+    writeFileAtomic(`${base}.md`, this.pb.redactor.mask(renderDrillMarkdown(report)), 0o600)
     return { md: `${base}.md`, json: `${base}.json` }
   }
 }

@@ -96,9 +96,12 @@ const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`
 const at = (ms: number | undefined): string => (ms === undefined ? '' : `+${seconds(ms)}`)
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
+/** A measure's value (or bound) as people read it: seconds for times, else the number and its unit. */
+export const showValue = (value: number, unit: Measure['unit']): string => (unit === 'ms' ? seconds(value) : `${value} ${unit}`)
+
 export function formatMeasure(m: Measure): string {
-  const value = m.unit === 'ms' ? seconds(m.value) : `${m.value} ${m.unit}`
-  const target = m.target ? `${m.unit === 'ms' ? seconds(m.target.max) : `${m.target.max} ${m.unit}`}${m.target.binding ? '' : ' (target)'}` : ''
+  const value = showValue(m.value, m.unit)
+  const target = m.target ? `${showValue(m.target.max, m.unit)}${m.target.binding ? '' : ' (target)'}` : ''
   return `${value}|${target}|${m.target ? (m.value <= m.target.max ? 'met' : 'missed') : ''}`
 }
 

@@ -16,7 +16,7 @@ import type { DrillReport } from '../../src/drill/report.ts'
 import { reveal, type Secret } from '../../src/secrets.ts'
 import { LabHosts } from '../support/lab-hosts.ts'
 import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
-import { changedTasks, describeRun, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
+import { changedTasks, describeRun, errorOf, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CONVERGE = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
@@ -29,10 +29,6 @@ const NAMES = [
   'after a failover made by hand the inventory is stale: converging refuses to start the old primary as a second one (exit 1), naming the promoted host and -e pg_primary; nothing changes',
 ]
 
-const errorOf = (r: LabRun): string => {
-  const e = r.events.find((x) => x.kind === 'error')
-  return e && e.kind === 'error' ? e.message : `(no error event; ${describeRun(r)})`
-}
 const messages = (r: LabRun): string[] => r.events.flatMap((e) => (e.kind === 'message' ? [e.message] : []))
 
 if (!skippedWithoutLab('PostgreSQL drill', NAMES, (name) => test.skip(name))) {

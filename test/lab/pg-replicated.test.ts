@@ -19,7 +19,7 @@ import { Inventory } from '../../src/inventory/inventory.ts'
 import { Redactor, secret } from '../../src/secrets.ts'
 import { DEFAULT_INVENTORY, Lab } from '../../lab/lab.ts'
 import { setUpReported, skippedWithoutLab, tearDownLab } from '../support/lab-owner.ts'
-import { changedTasks, describeRun, failures, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
+import { changedTasks, describeRun, errorOf, failures, runLabPlaybook, type LabRun } from '../support/lab-playbook.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const PLAYBOOK = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
@@ -47,11 +47,6 @@ const recap = (r: LabRun) => {
   return e.hosts
 }
 const describe = describeRun
-/** The run-stopping error's message (exit 1). */
-const errorOf = (r: LabRun): string => {
-  const e = r.events.find((x) => x.kind === 'error')
-  return e && e.kind === 'error' ? e.message : `(no error event; exit ${r.code}; stderr: ${r.stderr.slice(-500)})`
-}
 
 if (!skippedWithoutLab('PostgreSQL', NAMES, (name) => test.skip(name))) {
   let lab: Lab

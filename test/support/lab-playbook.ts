@@ -48,6 +48,11 @@ export function runPlaybookOn(inventory: string, playbook: string, ...args: stri
 export const changedTasks = (r: LabRun, host?: string): string[] =>
   r.events.flatMap((e) => (e.kind === 'host_result' && (host === undefined || e.host === host) && e.status === 'changed' ? [e.task] : []))
 export const failures = (r: LabRun): string[] => r.events.flatMap((e) => (e.kind === 'host_result' && e.status === 'failed' ? [`${e.host}: ${e.task}: ${e.error ?? ''}`] : []))
+/** The run-stopping error's message (exit 1), or what was seen instead. */
+export const errorOf = (r: LabRun): string => {
+  const e = r.events.find((x) => x.kind === 'error')
+  return e && e.kind === 'error' ? e.message : `(no error event; ${describeRun(r)})`
+}
 /** For an assertion's message: the exit code, the failed tasks and the end of stderr. */
 export const describeRun = (r: LabRun): string => `exit ${r.code}; failures: ${failures(r).join(' | ') || 'none'}; stderr: ${r.stderr.slice(-1500)}`
 

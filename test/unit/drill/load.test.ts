@@ -2,7 +2,8 @@
 // outage read off it, the bounded wait a drill polls with, and the loop text.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { attemptLoop, outageAfter, parseLoadLog, waitUntil, type LoadSample } from '../../../src/drill/load.ts'
+import { attemptLoop, outageAfter, parseLoadLog, type LoadSample } from '../../../src/drill/load.ts'
+import { waitUntil } from '../../../src/wait-until.ts'
 import { Secret } from '../../../src/secrets.ts'
 import { sh } from '../../../src/shell.ts'
 
