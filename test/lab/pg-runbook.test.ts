@@ -73,15 +73,15 @@ if (labSkipReason) {
     assert.equal(
       found.map((s) => `${s.play} / ${s.host}`),
       [
-        'PostgreSQL topology (`pg_primary:pg_standby`) / db1',
-        'PostgreSQL topology (`pg_primary:pg_standby`) / db2',
         'Packages (`postgres:redis:harbor`) / db1',
         'Packages (`postgres:redis:harbor`) / db2',
+        'PostgreSQL topology (`pg_primary:pg_standby`) / db1',
+        'PostgreSQL topology (`pg_primary:pg_standby`) / db2',
         'PostgreSQL primary (`pg_primary`) / db1',
         'PostgreSQL standby (`pg_standby`) / db2',
       ],
     )
-    // The topology play only reads (who is primary, before anything changes); every play that changes something has blocks.
+    // The topology play only reads (who is primary, before the database roles change anything); every play that changes something has blocks.
     assert.ok(found.filter((s) => !s.play.startsWith('PostgreSQL topology')).every((s) => s.blocks.length > 0), 'every section that changes something has blocks')
   })
 
