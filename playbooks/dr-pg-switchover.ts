@@ -77,7 +77,9 @@ await playbook('dr-pg-switchover: switch the PostgreSQL primary over and back, l
     })
     d.topology('before', describeTopology(before))
     const { primary, standbys } = primaryAndStandbys(before)
-    const target = vars.to ?? standbys.sort((a, b) => (lagBytes(nodeOf(before, primary)!, nodeOf(before, b)!) ?? 0) - (lagBytes(nodeOf(before, primary)!, nodeOf(before, a)!) ?? 0))[0]
+    // The least behind first; a lag that cannot be computed sorts last.
+    const lagOf = (h: string) => lagBytes(nodeOf(before, primary)!, nodeOf(before, h)!) ?? Number.POSITIVE_INFINITY
+    const target = vars.to ?? [...standbys].sort((a, b) => lagOf(a) - lagOf(b))[0]
     if (!target || !standbys.includes(target))
       throw new DrillAbort(`no standby to switch to: ${vars.to ? `${vars.to} is not` : 'no host is'} a running standby on ${primary}'s timeline (${Object.entries(describeTopology(before)).map(([h, x]) => `${h}: ${x}`).join('; ')}); nothing was done`)
     const P = pb.host(primary)
