@@ -1,3 +1,4 @@
+#!/usr/bin/env -S sh -c 'exec node --import "$(dirname "$(realpath "$0")")/../src/tsx.mjs" "$0" "$@"'
 // `npm run lab -- <verb>`: the local lab of Debian hosts on this machine.
 import { spawn } from 'node:child_process'
 import { BerthError } from '../src/errors.ts'

@@ -29,7 +29,7 @@ import { loadLabConfig, selectHosts, type LabConfig, type LabHost } from './lab-
 import { bridgePorts, ensureBridge, hostVeth, isLinkUp, linkInfo, removeBridge, setLink } from './network.ts'
 import { pidNamespace, procEntry, processesInNamespace, run, signal, waitGone, waitReaped, type ProcEntry } from './proc.ts'
 import { Progress } from './progress.ts'
-import { LabLock, ensureKeyPair, hostDir, readRecord, removeRecord, upperDir, writeKnownHosts, writeRecord } from './state.ts'
+import { LabLock, LOCK_HOLDER_ENV, ensureKeyPair, hostDir, readRecord, removeRecord, upperDir, writeKnownHosts, writeRecord } from './state.ts'
 
 /** `down`'s warning about killed processes whose parent has not reaped them. */
 export function unreapedMessage(lab: string, left: readonly ProcEntry[], hostOf: ReadonlyMap<number, string>): string {
@@ -111,11 +111,14 @@ export class Lab {
   async hold(purpose: string): Promise<void> {
     requireLinuxRoot()
     if (!this.#lock) this.#lock = await LabLock.acquire(this.config.stateDir, purpose)
+    // Lab commands this process runs (a drill's power commands) work under the lock it holds.
+    process.env[LOCK_HOLDER_ENV] ??= String(process.pid)
   }
 
   async release(): Promise<void> {
     const lock = this.#lock
     this.#lock = undefined
+    if (process.env[LOCK_HOLDER_ENV] === String(process.pid)) delete process.env[LOCK_HOLDER_ENV]
     await lock?.release()
   }
 

@@ -9,7 +9,7 @@
 //   hosts/NAME/upper        the host's private overlay layer (its whole disk)
 //   hosts/NAME/data/...     real directories bound at the host's lab_data_dirs
 //   hosts/NAME/console.log  systemd-nspawn's output: the boot log
-import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
@@ -91,7 +91,7 @@ export function writeKnownHosts(config: LabConfig, hosts: readonly LabHost[] = c
  */
 export class LabLock {
   private constructor(
-    private readonly child: ChildProcessByStdio<Writable, Readable, Readable>,
+    private readonly child: ChildProcessByStdio<Writable, Readable, Readable> | undefined,
     private readonly ownerFile: string,
   ) {}
 
@@ -99,6 +99,7 @@ export class LabLock {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 })
     const lockFile = join(stateDir, 'lock')
     const ownerFile = join(stateDir, 'lock.owner')
+    if (heldByAncestor(lockFile, ownerFile)) return new LabLock(undefined, ownerFile)
     const child = spawn('flock', ['--exclusive', '--wait', String(Math.ceil(waitMs / 1000)), lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     })
@@ -139,10 +140,35 @@ export class LabLock {
   }
 
   async release(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    // An inherited lock stays with its holder.
+    const child = this.child
+    if (child === undefined) return
+    if (child.exitCode !== null || child.signalCode !== null) return
     rmSync(this.ownerFile, { force: true })
-    const gone = new Promise<void>((r) => this.child.once('exit', () => r()))
-    this.child.stdin.end()
+    const gone = new Promise<void>((r) => child.once('exit', () => r()))
+    child.stdin.end()
     await gone
   }
+}
+
+/**
+ * The environment variable a lock holder sets for the commands it runs: a
+ * drill's power commands (`lab kill db1`, run by a playbook that a test holding
+ * the lock started) would otherwise wait for a lock their own parent holds.
+ */
+export const LOCK_HOLDER_ENV = 'BERTH_LAB_LOCK_HOLDER'
+
+/** The lock is held (flock says so) by the process this one's environment names as the holder (lock.owner says so). */
+function heldByAncestor(lockFile: string, ownerFile: string): boolean {
+  const holder = process.env[LOCK_HOLDER_ENV]
+  if (!holder) return false
+  let owner: number | undefined
+  try {
+    owner = (JSON.parse(readFileSync(ownerFile, 'utf8')) as { pid: number }).pid
+  } catch {
+    return false
+  }
+  if (String(owner) !== holder) return false
+  // flock --nonblock fails (exit 1) while someone holds the lock.
+  return spawnSync('flock', ['--nonblock', '--shared', lockFile, 'true']).status === 1
 }

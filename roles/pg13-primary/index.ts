@@ -3,7 +3,7 @@
 // cluster at a chosen data directory, WAL archiving, a replication role and a
 // slot per standby, Harbor's role and databases, and dumps restored once.
 import { defineRole, type Secret, type Task } from '../../src/index.ts'
-import { configTasks, databasesOf, handlersFor, installTasks, primarySettings, serverOf } from '../postgres/common-tasks.ts'
+import { configTasks, databasesOf, handlersFor, installTasks, primarySettings, replicationPassfile, serverOf } from '../postgres/common-tasks.ts'
 import { checkDumpFile, checkPassword, checkPostgresOptions, type Fail, POSTGRES_DEFAULTS, type PostgresOptions } from '../postgres/options.ts'
 import { database, loginRole, replicationSlot, restoreDump } from '../postgres/sql-resources.ts'
 
@@ -50,6 +50,8 @@ export const pg13Primary = defineRole<PgPrimaryOptions, typeof pg13PrimaryDefaul
     const s = serverOf(o)
     return [
       ...installTasks(input),
+      // The start guard asks the other database hosts with it (roles/postgres/start-guard.ts).
+      replicationPassfile(o).task,
       ...configTasks(input),
       loginRole(s, { name: o.replicationUser, password: o.replicationPassword, replication: true }).named(`replication role ${o.replicationUser}`),
       loginRole(s, { name: o.harborUser, password: o.harborPassword, replication: false }).named(`Harbor's role ${o.harborUser}`),

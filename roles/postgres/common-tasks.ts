@@ -11,6 +11,7 @@ import { databasesFor } from './options.ts'
 import { pgpassLine } from './psql.ts'
 import { reloadOrRestart } from './sql-resources.ts'
 import { splitByRestart, settingLines, type SettingValue } from './settings.ts'
+import { startGuardTasks } from './start-guard.ts'
 
 export interface Handlers {
   /** Notified by changes to settings only a restart applies. */
@@ -132,6 +133,8 @@ export function configTasks({ role, options: o, handlers, settings }: CommonInpu
     })
       .named('pg_hba.conf')
       .notify(handlers.reload),
+    // Before the service: from now on, no start (this one, a reboot's) makes a second primary.
+    ...startGuardTasks({ ...c, dataDir: o.dataDir, port: o.port, replicationUser: o.replicationUser, passfile: replicationPassfile(o).path, peers: o.replicationFrom }),
     service({ name: unitName(c), state: 'started', enabled: true }).named(`service ${unitName(c)}`),
     waitFor({ command: `${binDir(o.version)}/pg_isready -q -p ${o.port}` }, { timeoutMs: 60_000, intervalMs: 250 }).named('server accepts connections'),
   ]
