@@ -21,6 +21,7 @@ export interface LabDrill {
 
 export const LAB_DRILLS: Readonly<Record<string, LabDrill>> = {
   'pg-switchover': { playbook: 'playbooks/dr-pg-switchover.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'] },
+  'pg-failover': { playbook: 'playbooks/dr-pg-failover.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'] },
 }
 
 const [name, ...flags] = process.argv.slice(2)

@@ -3,7 +3,7 @@
 // and missing afterwards = lost), and the actions a switchover or failover
 // takes, as tasks whose commands are recorded (the report and --runbook show
 // them). Decisions are made from facts read just before each action.
-import { BerthError, raw, reveal, sh, task, withCommandOperations, type Host, type Playbook, type Secret, type Task } from '../../src/index.ts'
+import { BerthError, ConfigError, raw, reveal, sh, task, withCommandOperations, type Host, type Playbook, type Secret, type Task } from '../../src/index.ts'
 import { BackgroundLoad, attemptLoop, type LoadSample } from '../../src/drill/load.ts'
 import { DrillAbort, type Drill } from '../../src/drill/drill.ts'
 import { controlDataField } from '../../roles/postgres/cluster-facts.ts'
@@ -158,4 +158,36 @@ export async function streamingTo(primary: Host, standby: string): Promise<boole
 
 export function record(d: Drill, what: string, t: Topology): void {
   d.mark(`${what}: ${Object.entries(describeTopology(t)).map(([h, s]) => `${h} ${s}`).join('; ')}`)
+}
+
+export interface CandidatePosition {
+  host: string
+  /** pg_last_wal_receive_lsn (or replay) after the primary died; '' when the standby did not say. */
+  lsn: string
+}
+
+/**
+ * Pure: the standby to promote after the primary died at `lastSeen` (its last
+ * WAL position read): the one that received the most, or the one named, and
+ * never one further behind than `maxLagBytes` (Patroni's
+ * maximum_lag_on_failover): an abort names the bound that would accept it.
+ */
+export function chooseCandidate(lastSeen: string, seen: readonly CandidatePosition[], o: { to?: string | undefined; maxLagBytes: number }): { host: string; lsn: string; lag: number } {
+  const known = seen.filter((x) => /^[0-9A-Fa-f]+\/[0-9A-Fa-f]+$/.test(x.lsn)).map((x) => ({ ...x, lag: Math.max(0, lsnDiff(lastSeen, x.lsn)) }))
+  const ranked = [...known].sort((a, b) => lsnDiff(b.lsn, a.lsn))
+  const pick = o.to ? ranked.find((x) => x.host === o.to) : ranked[0]
+  if (!pick)
+    throw new DrillAbort(`${o.to ? `${o.to} does not say` : 'no standby says'} how much WAL it received: ${seen.map((x) => `${x.host}: ${x.lsn || 'no answer'}`).join('; ') || 'no standby'}; nothing was promoted`)
+  if (pick.lag > o.maxLagBytes)
+    throw new DrillAbort(`${pick.host} is ${pick.lag} bytes behind the primary's last position seen (${lastSeen}), above the bound of ${o.maxLagBytes} bytes: promoting it loses up to that much; nothing was promoted`, {
+      hint: `to accept that loss, run again naming the bound: -e drill.maxLagBytes=${pick.lag}`,
+    })
+  return pick
+}
+
+/** drill.maxLagBytes: how far behind a standby may be and still be promoted; 1 MiB unless named. */
+export function lagBound(v: unknown): number {
+  if (v === undefined) return 1024 * 1024
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`drill.maxLagBytes must be a number of bytes, 0 or more, got ${JSON.stringify(v)}`, { hint: 'e.g. -e drill.maxLagBytes=1048576' })
+  return v
 }
