@@ -21,10 +21,12 @@ import { changedTasks, describeRun, errorOf, runLabPlaybook, type LabRun } from 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CONVERGE = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
 const SWITCHOVER = join(ROOT, 'playbooks', 'dr-pg-switchover.ts')
+const FAILOVER = join(ROOT, 'playbooks', 'dr-pg-failover.ts')
 const PSQL = '/usr/lib/postgresql/15/bin/psql'
 
 const NAMES = [
   'dr-pg-switchover: over and back under a writer, exit 0 (passed), 0 acknowledged rows lost; the Markdown and JSON reports give both legs, their write downtime, the timelines before and after; the pair is as the inventory says afterwards',
+  "dr-pg-failover: db1's power cut under a writer; db2 promoted, writes acknowledged again; db1 powered on is kept from starting as a primary by the start guard (fenced at boot), rejoined from a base backup with its own data directory kept beside, then switched back; exit 0, RPO reported in rows",
   'dr-pg-switchover aborts (exit 7) before the fault when the standby does not stream: the primary is untouched',
   'after a failover made by hand the inventory is stale: converging refuses to start the old primary as a second one (exit 1), naming the promoted host and -e pg_primary; nothing changes',
 ]
@@ -37,6 +39,7 @@ if (!skippedWithoutLab('PostgreSQL drill', NAMES, (name) => test.skip(name))) {
   let hosts: LabHosts | undefined
   const converge = (...args: string[]) => runLabPlaybook(CONVERGE, '--limit', 'postgres', ...args)
   const switchover = (...args: string[]) => runLabPlaybook(SWITCHOVER, '-e', `drill.reportDir=${reports}`, ...args)
+  const failover = (...args: string[]) => runLabPlaybook(FAILOVER, '--limit', 'postgres', '-e', `drill.reportDir=${reports}`, ...args)
   const host = (name: string) => (hosts as LabHosts).host(name)
   const query = async (name: string, sql: string): Promise<string> => (await host(name).$`cd / && runuser -u postgres -- ${PSQL} -XAtq -c ${sql}`).stdout.trim()
 
@@ -100,6 +103,38 @@ if (!skippedWithoutLab('PostgreSQL drill', NAMES, (name) => test.skip(name))) {
   })
 
   test(NAMES[1] as string, async () => {
+    const dataDir = (hosts as LabHosts).vars('db1').pg as { dataDir: string }
+    const keptBefore = (await host('db1').$`ls -1d ${dataDir.dataDir}.replaced-* 2>/dev/null || true`).stdout.trim().split('\n').filter(Boolean)
+    const r = await failover()
+    assert.is(r.code, 0, `${describeRun(r)}\n${messages(r).join('\n')}`)
+    const json = readdirSync(reports).find((f) => /^pg-failover-\d{8}-\d{6}\.json$/.test(f))
+    assert.ok(json, readdirSync(reports).join(', '))
+    const report = JSON.parse(readFileSync(join(reports, json), 'utf8')) as DrillReport
+    assert.is(report.verdict, 'passed', report.reason)
+    assert.ok(report.faultAtMs !== undefined && report.faultAtMs > 0)
+    const m = (name: string) => report.measures.find((x) => x.name === name)
+    for (const name of ['detection: fault to no answer', 'RTO: fault to the first acknowledged write', 'failover: detected to writes accepted', 'failover and rejoin: fault to the old primary streaming again'])
+      assert.ok((m(name)?.value ?? 0) > 0 && m(name)?.unit === 'ms', `${name}: ${JSON.stringify(m(name))}`)
+    const lost = m('RPO: acknowledged rows lost in the failover')
+    assert.ok(lost && lost.unit === 'rows' && lost.value >= 0, JSON.stringify(report.measures))
+    assert.is(m('acknowledged rows lost after the failover (rejoin, switchback)')?.value, 0)
+    console.log(`    [measured] failover: ${['detection: fault to no answer', 'failover: detected to writes accepted', 'RTO: fault to the first acknowledged write', 'failover and rejoin: fault to the old primary streaming again'].map((n) => `${n} ${((m(n)?.value ?? 0) / 1000).toFixed(2)} s`).join(', ')}; rows lost ${lost.value}`)
+    // Fenced twice: by the power cut, then at boot by the start guard, which saw db2 on a later timeline.
+    assert.equal(report.fencing.map((f) => f.host), ['db1', 'db1'])
+    assert.match(report.fencing[1]?.evidence ?? '', /by the start guard: 10\.77\.0\.12 runs timeline \d+ of system \d+, later than this cluster's \d+ \(it was promoted\)/)
+    // Nothing deleted: db1's own data directory from before the rejoin is kept beside, a whole cluster.
+    const kept = (await host('db1').$`ls -1d ${dataDir.dataDir}.replaced-*`).stdout.trim().split('\n').filter((d) => !keptBefore.includes(d))
+    assert.is(kept.length, 1, kept.join(', '))
+    assert.is((await host('db1').$`cat ${kept[0] as string}/PG_VERSION`).stdout.trim(), '15')
+    // Switched back: db1 primary, db2 streaming, the fence lifted; the converge finds nothing to do.
+    assert.is(await query('db1', 'select pg_is_in_recovery()'), 'f')
+    assert.is(await query('db2', 'select pg_is_in_recovery()'), 't')
+    assert.is((await host('db1').$`test -e /var/lib/berth/postgres/fenced`.nothrow()).code, 1, 'the fence is lifted once db1 follows db2')
+    const again = await converge()
+    assert.equal(changedTasks(again), [], describeRun(again))
+  })
+
+  test(NAMES[2] as string, async () => {
     await host('db2').$`systemctl stop postgresql@15-main`
     try {
       const before = await query('db1', 'select pg_current_wal_lsn() is not null, pg_is_in_recovery()')
@@ -113,7 +148,7 @@ if (!skippedWithoutLab('PostgreSQL drill', NAMES, (name) => test.skip(name))) {
     }
   })
 
-  test(NAMES[2] as string, async () => {
+  test(NAMES[3] as string, async () => {
     // By hand, as seed 001 does it: stop the primary, promote the standby.
     await host('db1').$`systemctl stop postgresql@15-main`
     await query('db2', 'select pg_promote(true, 60)')
