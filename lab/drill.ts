@@ -17,11 +17,14 @@ export interface LabDrill {
   hosts: readonly string[]
   /** What builds the system it drills: a playbook and its flags. */
   converge: readonly [string, ...string[]]
+  /** The drill's own flags before the user's (the hosts it runs on: the lab has no Harbor node up for the database drills). */
+  flags?: readonly string[]
 }
 
 export const LAB_DRILLS: Readonly<Record<string, LabDrill>> = {
   'pg-switchover': { playbook: 'playbooks/dr-pg-switchover.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'] },
-  'pg-failover': { playbook: 'playbooks/dr-pg-failover.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'] },
+  'pg-failover': { playbook: 'playbooks/dr-pg-failover.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'], flags: ['--limit', 'postgres'] },
+  'pg-restore': { playbook: 'playbooks/dr-pg-restore.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'], flags: ['--limit', 'postgres'] },
 }
 
 const [name, ...flags] = process.argv.slice(2)
@@ -39,8 +42,9 @@ try {
   progress.line(`\nconverge: ./${converge} -i inventory/lab.yml ${convergeFlags.join(' ')}`)
   const c = await $({ stdio: 'inherit', nothrow: true })`./${converge} -i ${DEFAULT_INVENTORY} ${convergeFlags}`
   if (c.exitCode !== 0) throw new LabError(`the converge before the drill failed (exit ${c.exitCode ?? c.signal}): the drill did not run`)
-  progress.line(`\ndrill: ./${spec.playbook} -i inventory/lab.yml ${flags.join(' ')}`)
-  const r = await $({ stdio: 'inherit', nothrow: true })`./${spec.playbook} -i ${DEFAULT_INVENTORY} ${flags}`
+  const all = [...(spec.flags ?? []), ...flags]
+  progress.line(`\ndrill: ./${spec.playbook} -i inventory/lab.yml ${all.join(' ')}`)
+  const r = await $({ stdio: 'inherit', nothrow: true })`./${spec.playbook} -i ${DEFAULT_INVENTORY} ${all}`
   progress.line(`\ndrill ${name}: exit ${r.exitCode ?? r.signal}; ${finalSeconds(performance.now() - t0)} in all. The lab is still up: npm run lab -- status | down`)
   process.exitCode = r.exitCode ?? 1
 } catch (e) {

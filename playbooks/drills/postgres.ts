@@ -191,3 +191,13 @@ export function lagBound(v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`drill.maxLagBytes must be a number of bytes, 0 or more, got ${JSON.stringify(v)}`, { hint: 'e.g. -e drill.maxLagBytes=1048576' })
   return v
 }
+
+/** A WAL file name: timeline, then the segment's number (log and seg, 8 hex digits each). */
+const SEGMENT = /^([0-9A-F]{8})([0-9A-F]{16})$/
+
+/** Pure: the archive's files a restore from a backup starting in `startSegment` needs: every history file, and segments of any timeline from that number on. */
+export function archiveFilesNeeded(files: readonly string[], startSegment: string): string[] {
+  const from = SEGMENT.exec(startSegment)?.[2]
+  if (!from) throw new Error(`not a WAL segment name: ${startSegment}`)
+  return files.filter((f) => /^[0-9A-F]{8}\.history$/.test(f) || (SEGMENT.test(f) && (SEGMENT.exec(f)?.[2] ?? '') >= from)).sort()
+}
