@@ -167,7 +167,8 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
       const samples = await writer.stop()
       stopWriter()
       const atEpoch = Date.now()
-      s.note(`writer stopped: ${samples.filter((x) => x.ok).length} rows acknowledged; WAL being written: ${current}${vars.switchWal ? ' (the segment before it was switched out for the archive)' : ' (not archived: lost)'}`)
+      const timeout = await query(P, "SELECT current_setting('archive_timeout')")
+      s.note(`writer stopped: ${samples.filter((x) => x.ok).length} rows acknowledged; WAL being written: ${current}${vars.switchWal ? ' (the segment before it was switched out for the archive)' : ` (not archived: lost; archive_timeout is ${timeout}${timeout === '0' ? ', so a segment is archived only when full: set pg.settings.archive_timeout to bound the loss' : ''})`}`)
       return { samples, atEpoch }
     })
 
@@ -202,10 +203,12 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
         sh`cp -a -- ${work}/base ${data}`,
         sh`rm -f -- ${data}/standby.signal`,
         sh`runuser -u postgres -- touch ${data}/recovery.signal`,
+        // pg_createcluster adopts a data directory that holds its configuration files (and moves them to /etc/postgresql).
+        sh`install -o postgres -g postgres -m 0644 -- /usr/share/postgresql/${String(version)}/postgresql.conf.sample ${data}/postgresql.conf`,
+        sh`printf '%s' ${settings} >> ${data}/postgresql.conf`,
+        sh`if [ -f /etc/postgresql/${String(version)}/main/pg_hba.conf ]; then install -o postgres -g postgres -m 0640 -- /etc/postgresql/${String(version)}/main/pg_hba.conf ${data}/pg_hba.conf; else printf 'local all all peer\n' > ${data}/pg_hba.conf; fi`,
+        sh`install -o postgres -g postgres -m 0640 -- /usr/share/postgresql/${String(version)}/pg_ident.conf.sample ${data}/pg_ident.conf`,
         sh`pg_createcluster ${String(version)} ${clusterName} -d ${data} -p ${String(port)}`,
-        sh`if [ -f /etc/postgresql/${String(version)}/main/pg_hba.conf ]; then cp -- /etc/postgresql/${String(version)}/main/pg_hba.conf /etc/postgresql/${String(version)}/${clusterName}/pg_hba.conf; fi`,
-        sh`install -d -o postgres -g postgres -- /etc/postgresql/${String(version)}/${clusterName}/conf.d`,
-        sh`printf '%s' ${settings} > /etc/postgresql/${String(version)}/${clusterName}/conf.d/90-berth-restore.conf`,
         sh`systemctl start postgresql@${String(version)}-${clusterName}`,
       ])
       const w = await waitUntil(() => T.run(psql(restored, 'postgres', 'SELECT pg_is_in_recovery()')).quiet().then((r) => r.stdout.trim()), (x) => x === 'f', { timeoutMs: 120_000, intervalMs: 250 })

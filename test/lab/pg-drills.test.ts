@@ -22,11 +22,15 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const CONVERGE = join(ROOT, 'playbooks', 'ha-pg-replicated.ts')
 const SWITCHOVER = join(ROOT, 'playbooks', 'dr-pg-switchover.ts')
 const FAILOVER = join(ROOT, 'playbooks', 'dr-pg-failover.ts')
+const RESTORE = join(ROOT, 'playbooks', 'dr-pg-restore.ts')
+const RESTORE_DIR = '/var/lib/berth/drill-restore'
 const PSQL = '/usr/lib/postgresql/15/bin/psql'
 
 const NAMES = [
   'dr-pg-switchover: over and back under a writer, exit 0 (passed), 0 acknowledged rows lost; the Markdown and JSON reports give both legs, their write downtime, the timelines before and after; the pair is as the inventory says afterwards',
   "dr-pg-failover: db1's power cut under a writer; db2 promoted, writes acknowledged again; db1 powered on is kept from starting as a primary by the start guard (fenced at boot), rejoined from a base backup with its own data directory kept beside, then switched back; exit 0, RPO reported in rows",
+  "dr-pg-restore: a base backup of db1 and its WAL archive restored onto db2 (a second cluster, port 5433) to a time midway through the writer's run: every row acknowledged before it is there, none after; the restored cluster archived nothing, db1's archive is as it was; the drill's cluster and files are gone afterwards",
+  'dr-pg-restore aborts (exit 7) before touching anything when its work directory already exists on the restore host: that directory is left as it was',
   'dr-pg-switchover aborts (exit 7) before the fault when the standby does not stream: the primary is untouched',
   'after a failover made by hand the inventory is stale: converging refuses to start the old primary as a second one (exit 1), naming the promoted host and -e pg_primary; nothing changes',
 ]
@@ -39,6 +43,7 @@ if (!skippedWithoutLab('PostgreSQL drill', NAMES, (name) => test.skip(name))) {
   let hosts: LabHosts | undefined
   const converge = (...args: string[]) => runLabPlaybook(CONVERGE, '--limit', 'postgres', ...args)
   const switchover = (...args: string[]) => runLabPlaybook(SWITCHOVER, '-e', `drill.reportDir=${reports}`, ...args)
+  const restore = (...args: string[]) => runLabPlaybook(RESTORE, '--limit', 'postgres', '-e', `drill.reportDir=${reports}`, ...args)
   const failover = (...args: string[]) => runLabPlaybook(FAILOVER, '--limit', 'postgres', '-e', `drill.reportDir=${reports}`, ...args)
   const host = (name: string) => (hosts as LabHosts).host(name)
   const query = async (name: string, sql: string): Promise<string> => (await host(name).$`cd / && runuser -u postgres -- ${PSQL} -XAtq -c ${sql}`).stdout.trim()
@@ -135,6 +140,39 @@ if (!skippedWithoutLab('PostgreSQL drill', NAMES, (name) => test.skip(name))) {
   })
 
   test(NAMES[2] as string, async () => {
+    const r = await restore('-e', 'drill.recoveryTarget=midway', '-e', 'drill.switchWal=true')
+    assert.is(r.code, 0, `${describeRun(r)}\n${messages(r).join('\n')}`)
+    const json = readdirSync(reports).find((f) => /^pg-restore-\d{8}-\d{6}\.json$/.test(f))
+    assert.ok(json, readdirSync(reports).join(', '))
+    const report = JSON.parse(readFileSync(join(reports, json), 'utf8')) as DrillReport
+    assert.is(report.verdict, 'passed', report.reason)
+    const m = (name: string) => report.measures.find((x) => x.name === name)
+    assert.is(m('RPO: acknowledged rows lost (written before the target time)')?.value, 0, JSON.stringify(report.measures))
+    assert.is(m('rows restored that were written after the target time')?.value, 0)
+    const counted = report.steps.find((s) => s.name === 'count the rows on the restored cluster')?.detail ?? ''
+    const [acked, restored] = (/^(\d+) acknowledged, (\d+) restored/.exec(counted) ?? []).slice(1).map(Number)
+    // Midway: some rows before the target came back, and some acknowledged after it did not.
+    assert.ok(acked !== undefined && restored !== undefined && restored > 0 && restored < acked, counted)
+    assert.ok(report.steadyAfter.every((c) => c.ok) && report.steadyAfter.some((c) => c.name === 'the restored cluster never archived'), JSON.stringify(report.steadyAfter))
+    console.log(`    [measured] restore: ${((m('restore: start to writes accepted on the restored cluster')?.value ?? 0) / 1000).toFixed(2)} s to writes accepted; ${counted}`)
+    assert.is((await host('db2').$`pg_lsclusters -h | awk '$2 == "restore"'`).stdout.trim(), '', 'the restored cluster is dropped')
+    assert.is((await host('db2').$`test -e ${RESTORE_DIR}`.nothrow()).code, 1, `${RESTORE_DIR} is removed`)
+  })
+
+  test(NAMES[3] as string, async () => {
+    await host('db2').$`mkdir -p ${RESTORE_DIR} && echo keep > ${RESTORE_DIR}/operator-file`
+    try {
+      const r = await restore()
+      assert.is(r.code, 7, describeRun(r))
+      assert.match(messages(r).join('\n'), new RegExp(`drill pg-restore: ABORTED: .*${RESTORE_DIR} exists`), messages(r).join('\n'))
+      assert.is((await host('db2').$`cat ${RESTORE_DIR}/operator-file`).stdout.trim(), 'keep')
+      assert.not.ok(r.events.some((e) => e.kind === 'host_result' && e.status === 'changed'), 'nothing changed')
+    } finally {
+      await host('db2').$`rm -rf ${RESTORE_DIR}`
+    }
+  })
+
+  test(NAMES[4] as string, async () => {
     await host('db2').$`systemctl stop postgresql@15-main`
     try {
       const before = await query('db1', 'select pg_current_wal_lsn() is not null, pg_is_in_recovery()')
@@ -148,7 +186,7 @@ if (!skippedWithoutLab('PostgreSQL drill', NAMES, (name) => test.skip(name))) {
     }
   })
 
-  test(NAMES[3] as string, async () => {
+  test(NAMES[5] as string, async () => {
     // By hand, as seed 001 does it: stop the primary, promote the standby.
     await host('db1').$`systemctl stop postgresql@15-main`
     await query('db2', 'select pg_promote(true, 60)')
