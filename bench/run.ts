@@ -5,7 +5,8 @@
 // `bench`), installs ansible-core when missing, and leaves nothing behind.
 //
 // Then each seed's whole stack on the lab's own hosts (bench/seed-stack.ts), and
-// the virtual address's failover times (bench/vip-failover.ts).
+// the virtual address's failover times (bench/vip-failover.ts), and the
+// disaster-recovery drills' figures (bench/drills.ts).
 //
 // Not a test: nothing here is asserted on time. It fails only when a tool fails
 // or the tools' results differ. Figures are ratios measured in this one run.
@@ -34,6 +35,7 @@ import { checkRun, median, timedRun, type Expect, type RunResult } from './timed
 import { benchTasks, workloadPaths } from './workload.ts'
 import { benchSeedStacks } from './seed-stack.ts'
 import { benchVipFailover } from './vip-failover.ts'
+import { benchDrills } from './drills.ts'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const FORKS = Math.max(...SIZES)
@@ -265,6 +267,7 @@ try {
   await lab.down()
   const seeds = await benchSeedStacks(log)
   const vip = await benchVipFailover(log)
+  const drills = await benchDrills(log)
 
   const b3 = at3.get(berth) as { first: number; noop: number; check: number }
   const p3 = at3.get(ansiblePipelining) as { first: number; noop: number; check: number }
@@ -334,6 +337,8 @@ try {
     ...seeds,
     '',
     ...vip,
+    '',
+    ...drills,
   ].join('\n')
   log(`\n${report}`)
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })

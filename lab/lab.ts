@@ -111,8 +111,8 @@ export class Lab {
   async hold(purpose: string): Promise<void> {
     requireLinuxRoot()
     if (!this.#lock) this.#lock = await LabLock.acquire(this.config.stateDir, purpose)
-    // Lab commands this process runs (a drill's power commands) work under the lock it holds.
-    process.env[LOCK_HOLDER_ENV] ??= String(process.pid)
+    // Lab commands this process runs (a drill's power commands) work under the lock it holds (or under the one it inherited).
+    if (!this.#lock.inherited) process.env[LOCK_HOLDER_ENV] = String(process.pid)
   }
 
   async release(): Promise<void> {

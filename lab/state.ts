@@ -95,11 +95,16 @@ export class LabLock {
     private readonly ownerFile: string,
   ) {}
 
+  /** Held by the process the environment names (this one runs under it), not taken here. */
+  get inherited(): boolean {
+    return this.child === undefined
+  }
+
   static async acquire(stateDir: string, purpose: string, waitMs = 15 * 60_000): Promise<LabLock> {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 })
     const lockFile = join(stateDir, 'lock')
     const ownerFile = join(stateDir, 'lock.owner')
-    if (heldByAncestor(lockFile, ownerFile)) return new LabLock(undefined, ownerFile)
+    if (heldByNamedHolder(lockFile, ownerFile)) return new LabLock(undefined, ownerFile)
     const child = spawn('flock', ['--exclusive', '--wait', String(Math.ceil(waitMs / 1000)), lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     })
@@ -158,8 +163,8 @@ export class LabLock {
  */
 export const LOCK_HOLDER_ENV = 'BERTH_LAB_LOCK_HOLDER'
 
-/** The lock is held (flock says so) by the process this one's environment names as the holder (lock.owner says so). */
-function heldByAncestor(lockFile: string, ownerFile: string): boolean {
+/** The lock is held (flock says so) by the process this one's environment names as the holder (lock.owner says so): the holder passes the name only to what it runs. */
+function heldByNamedHolder(lockFile: string, ownerFile: string): boolean {
   const holder = process.env[LOCK_HOLDER_ENV]
   if (!holder) return false
   let owner: number | undefined

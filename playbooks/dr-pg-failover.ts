@@ -29,8 +29,8 @@
 //   ... -e drill.client=HOST        where the writer runs (default: the standby to promote; never the primary)
 //   ... -e drill.switchBack=false   leave the new primary in place (then make the inventory agree: the report says how)
 //   npm run drill -- pg-failover    on the lab, from a fresh converge
-import { playbook, sh, type Host } from '../src/index.ts'
-import { drill, DrillAbort } from '../src/drill/drill.ts'
+import { playbook, sh, type Host, type Playbook } from '../src/index.ts'
+import { drill, DrillAbort, type Drill } from '../src/drill/drill.ts'
 import { outageAfter } from '../src/drill/load.ts'
 import { power, powerCommand } from '../src/drill/power.ts'
 import { waitUntil } from '../src/wait-until.ts'
@@ -41,7 +41,7 @@ import { pg13Standby } from '../roles/pg13-standby/index.ts'
 import { clusterAt, databasePrimary, databaseRoleOptions, databaseTier, observeTopology } from './tiers/database.ts'
 import { harborTier } from './tiers/harbor.ts'
 import { redisEndpoints } from './tiers/redis.ts'
-import { act, auditRows, lagBound, chooseCandidate, describeTopology, dropWriterTableCommand, lagBytes, nodeOf, primaryAndStandbys, promoteCommand, query, startWriter, streamingTo, switchPoint, writerTableCommands } from './drills/postgres.ts'
+import { act, auditRows, checkpointCommand, chooseCandidate, describeTopology, dropWriterTableCommand, lagBound, lagBytes, nodeOf, primaryAndStandbys, promoteCommand, query, rowTimeline, streamingTo, switchPoint, unfenceCommand, writerSteps } from './drills/postgres.ts'
 import { switchover } from './drills/switchover-leg.ts'
 
 interface DrillVars {
@@ -67,11 +67,10 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
     if (standbys.length === 0 || (vars.to && !standbys.includes(vars.to)))
       throw new DrillAbort(`no standby to fail over to: ${vars.to ? `${vars.to} is not` : 'no host is'} a running standby on ${primary}'s timeline (${Object.entries(describeTopology(before)).map(([h, x]) => `${h}: ${x}`).join('; ')}); nothing was done`)
     const P = pb.host(primary)
+    const oldTimeline = nodeOf(before, primary)?.timeline ?? 0
     const clientName = vars.client ?? vars.to ?? (standbys[0] as string)
     if (clientName === primary) throw new DrillAbort(`drill.client is ${primary}, the host whose power the drill cuts: the writer must run elsewhere; nothing was done`)
     const client = pb.host(clientName)
-    const database = (P.var<{ databases?: string[] }>('pg', {}).databases ?? ['registry'])[0] as string
-    const user = P.var<{ harborUser?: string }>('pg', {}).harborUser ?? 'harbor'
     const port = clusterAt(P).port
 
     await d.steadyState('before', [
@@ -80,35 +79,25 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
       {
         name: `${primary}'s power can be cut and restored`,
         tolerance: 'berth_power_off and berth_power_on set',
-        probe: async () => ({ ok: powerCommand(P, 'off') !== undefined && powerCommand(P, 'on') !== undefined, observed: `off: ${powerCommand(P, 'off') ?? 'not set'}; on: ${powerCommand(P, 'on') ?? 'not set'}` }),
+        probe: async () => ({ ok: powerCommand(P, 'off') !== undefined && powerCommand(P, 'on') !== undefined, observed: `berth_power_off ${powerCommand(P, 'off') ? 'set' : 'not set'}, berth_power_on ${powerCommand(P, 'on') ? 'set' : 'not set'}` }),
       },
     ])
 
-    const run = `r${Date.now().toString(36)}`
-    await d.step(`writer table on ${primary}`, () => act(pb, primary, 'drill: the writer table', `schema berth_drill in ${database}, owned by ${user}`, writerTableCommands(P, database, user)))
     // The standbys first: after the promotion libpq finds the writable one at once, not after the dead primary's connect timeout.
-    const addresses = [...standbys.map((h) => pb.host(h).address), P.address]
-    const writer = await d.step(`start the writer on ${client.name}`, async (s) => {
-      const w = await startWriter({ client, addresses, port, database, user, password: P.need('pg_harbor_password', 'the drill writer'), run })
-      const ok = await waitUntil(() => w.samples(), (x) => x.some((y) => y.ok), { timeoutMs: 15_000 })
-      if (!ok.ok) throw new DrillAbort(`the writer's first rows were not acknowledged within 15 s: ${ok.value?.at(-1)?.detail ?? ok.error ?? 'no output'}`)
-      s.note(`run ${run}, through ${addresses.join(',')} (target_session_attrs=read-write)`)
-      return w
-    })
-    const stopWriter = d.onRollback('stop the writer', async () => void (await writer.stop()))
+    const { writer, run, database, cancelStop: cancelStopWriter } = await writerSteps(pb, d, { primary: P, client, addresses: [...standbys.map((h) => pb.host(h).address), P.address] })
     await new Promise((r) => setTimeout(r, 1000))
 
     // ---- the fault ----
     const lastSeen = await query(P, 'SELECT pg_current_wal_lsn()')
-    const cut = await d.fault(`cut ${primary}'s power`, async (s) => {
+    await d.fault(`cut ${primary}'s power`, async (s) => {
       pb.expectFault(primary, 'the drill cut its power')
       const p = await power(pb, P, 'off')
-      s.note(`\`${p.command}\` returned after ${Math.round(p.ms)} ms; ${primary}'s last WAL position seen: ${lastSeen}`)
+      s.note(`berth_power_off returned after ${Math.round(p.ms)} ms; ${primary}'s last WAL position seen: ${lastSeen}`)
       return p
     })
     const faultEpoch = Date.now()
     // Until the old primary is back, the way out of a drill that stops is to power it on (the start guard decides what it becomes).
-    const powerBack = d.onRollback(`power ${primary} on again`, async () => {
+    const cancelPowerBack = d.onRollback(`power ${primary} on again`, async () => {
       await power(pb, P, 'on')
       await pb.reconnect(primary, { timeoutMs: 60_000 })
       return `${primary} is up; ${(await P.run(sh`systemctl is-active -- ${unitName(clusterAt(P))}`).quiet().nothrow()).stdout.trim()}`
@@ -123,12 +112,12 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
         (code) => code !== 0,
         { timeoutMs: 10_000, intervalMs: 100 },
       )
-      if (!w.ok) throw new DrillAbort(`${primary} still answers ${w.attempts} probes over 10 s after its power was cut: the cut did not take (\`${cut.command}\`); nothing was promoted`)
+      if (!w.ok) throw new DrillAbort(`${primary} still answers ${w.attempts} probes over 10 s after its power was cut: the cut did not take (berth_power_off); nothing was promoted`)
       s.note(`pg_isready from ${probeFrom.name}: no answer within 0.5 s (exit ${w.value}) after ${(w.waitedMs / 1000).toFixed(2)} s`)
       return Date.now()
     })
     d.measure({ name: 'detection: fault to no answer', value: detectedEpoch - faultEpoch, unit: 'ms', how: `pg_isready from ${candidates[0]?.name} every 100 ms, 0.5 s each at most` })
-    d.fenced({ host: primary, how: `power off (\`${cut.command}\`)`, evidence: `pg_isready from ${candidates[0]?.name}: no answer` })
+    d.fenced({ host: primary, how: 'power off (berth_power_off)', evidence: `pg_isready from ${candidates[0]?.name}: no answer` })
 
     const chosen = await d.step('choose the standby to promote (most WAL received, on the primary\'s timeline)', async (s) => {
       const seen = await Promise.all(
@@ -140,38 +129,37 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
       return { ...pick, host: pb.host(pick.host) }
     })
     const S = chosen.host
-    d.measure({ name: `${S.name}'s lag behind ${primary}'s last position seen`, value: chosen.lag, unit: 'bytes', how: `pg_current_wal_lsn on ${primary} just before the cut (${lastSeen}) against ${S.name}'s pg_last_wal_receive_lsn after it (${chosen.lsn})`, target: { max: maxLag, binding: true } })
+    // A lower bound: the primary may have written more between that reading and the cut. The bound itself was enforced by the choice.
+    d.measure({ name: `${S.name}'s lag behind ${primary}'s last position seen (at least)`, value: chosen.lag, unit: 'bytes', how: `pg_current_wal_lsn on ${primary} just before the cut (${lastSeen}) against ${S.name}'s pg_last_wal_receive_lsn after it (${chosen.lsn}); drill.maxLagBytes ${maxLag}` })
 
     await d.step(`promote ${S.name}`, async (s) => {
-      await act(pb, S.name, `drill: promote ${S.name}`, `pg_promote on ${S.name}, then a slot for ${primary}`, [
+      await act(pb, S.name, `drill: promote ${S.name}`, `pg_promote on ${S.name}, a checkpoint (the new timeline in its control file), a slot for ${primary}`, [
         promoteCommand(S),
+        checkpointCommand(S),
         psql(clusterAt(S), 'postgres', `SELECT pg_create_physical_replication_slot(${sqlLiteral(slotNameFor(primary))}) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ${sqlLiteral(slotNameFor(primary))})`),
       ])
       s.note(`${S.name}: ${await query(S, "SELECT CASE WHEN pg_is_in_recovery() THEN 'still in recovery' ELSE 'in production, timeline ' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) END")}`)
     })
     await d.step('writes acknowledged again', async (s) => {
-      const w = await waitUntil(() => writer.samples(), (x) => x.some((y) => y.ok && y.atMs > faultEpoch), { timeoutMs: 30_000, intervalMs: 50 })
+      // A row on the new timeline: one the old primary acknowledged just before the cut landed does not count.
+      const onNew = (y: { ok: boolean; atMs: number; detail: string }) => y.ok && y.atMs > faultEpoch && rowTimeline(y.detail) > oldTimeline
+      const w = await waitUntil(() => writer.samples(), (x) => x.some(onNew), { timeoutMs: 30_000, intervalMs: 50 })
       if (!w.ok) throw new Error(`no write acknowledged within 30 s of ${S.name}'s promotion`)
       const samples = w.value ?? []
-      const firstOk = Math.min(...samples.filter((y) => y.ok && y.atMs > faultEpoch).map((y) => y.atMs))
+      const firstOk = Math.min(...samples.filter(onNew).map((y) => y.atMs))
       const outage = outageAfter(samples, faultEpoch - 5_000)
       d.measure({ name: 'RTO: fault to the first acknowledged write', value: firstOk - faultEpoch, unit: 'ms', how: `writer log: the power cut returned to the first row ${S.name} acknowledged` })
       d.measure({ name: 'failover: detected to writes accepted', value: firstOk - detectedEpoch, unit: 'ms', how: 'writer log: detection to the first acknowledged row', target: { max: 2000, binding: false } })
       if (outage?.lastOkBefore !== undefined) d.measure({ name: 'write downtime', value: firstOk - outage.lastOkBefore, unit: 'ms', how: `writer log: the last row acknowledged before the cut to the first after it (${outage.failures} attempts failed)` })
     })
 
-    await d.step('repoint the Harbor nodes at the new primary', async (s) => {
-      const nodes = pb.hosts('harbor').map((h) => h.name)
-      if (nodes.length === 0) return s.note('no Harbor node in this run (none in the inventory, or left out by --limit)')
-      await harborTier(pb, { database: { name: S.name, address: S.address }, redis: redisEndpoints(pb) }).play()
-      s.note(`${nodes.join(', ')}: harbor.yml names ${S.address}, prepare run, core restarted`)
-    })
+    await repointHarbor(pb, d, S)
 
     // ---- the old primary comes back ----
     await d.step(`power ${primary} on: the start guard keeps it from starting as a primary`, async (s) => {
       const p = await power(pb, P, 'on')
       const r = await pb.reconnect(primary, { timeoutMs: 60_000 })
-      powerBack()
+      cancelPowerBack()
       const unit = unitName(clusterAt(P))
       // At boot systemd runs the guard; wait until it has decided (the unit leaves 'activating').
       const settled = await waitUntil(async () => (await P.run(sh`systemctl is-active -- ${unit}`).quiet().nothrow()).stdout.trim(), (x) => x !== 'activating', { timeoutMs: 30_000, intervalMs: 200 })
@@ -185,7 +173,7 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
       const fence = (await P.run(sh`cat ${FENCE_FILE}`).quiet().nothrow()).stdout.trim()
       if (!fence) d.fail(`${primary} came back and no fence record was written (${FENCE_FILE}): the next boot has no guard if ${S.name} does not answer then`)
       d.fenced({ host: primary, how: `start guard at boot (${FENCE_FILE})`, evidence: fence || `unit ${state}, no fence record` })
-      s.note(`\`${p.command}\`; reachable after ${(r.waitedMs / 1000).toFixed(1)} s; ${unit} ${state}; ${fence}`)
+      s.note(`berth_power_on returned after ${Math.round(p.ms)} ms; reachable after ${(r.waitedMs / 1000).toFixed(1)} s more; ${unit} ${state}; ${fence}`)
     })
 
     const wal = await d.step(`${primary}'s WAL beyond the switch point`, async (s) => {
@@ -203,7 +191,7 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
       const w = await waitUntil(() => streamingTo(S, primary), (x) => x, { timeoutMs: 30_000, intervalMs: 100 })
       if (!w.ok) throw new Error(`${primary} does not stream from ${S.name} within 30 s`)
       // A standby that follows the new primary: the fence has done its work; left in place it would refuse a later promotion back.
-      await act(pb, primary, `drill: lift ${primary}'s fence`, `${primary} streams from ${S.name}: remove ${FENCE_FILE}`, [sh`rm -f -- ${FENCE_FILE}`])
+      await act(pb, primary, `drill: lift ${primary}'s fence`, `${primary} streams from ${S.name}: remove ${FENCE_FILE}`, [unfenceCommand()])
       const kept = (await P.run(sh`ls -1d -- ${clusterAt(P).dataDir}.replaced-* 2>/dev/null | tail -1`).quiet().nothrow()).stdout.trim()
       s.note(`streaming after ${(w.waitedMs / 1000).toFixed(2)} s; its old data directory kept as ${kept || '?'}`)
       d.measure({ name: 'failover and rejoin: fault to the old primary streaming again', value: Date.now() - faultEpoch, unit: 'ms', how: 'controller clock', target: { max: 30_000, binding: false } })
@@ -226,7 +214,7 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
       s.note(`${x.filter((y) => y.ok).length} rows acknowledged, ${x.filter((y) => !y.ok).length} attempts failed`)
       return x
     })
-    stopWriter()
+    cancelStopWriter()
     const audit = await d.step(`count the writer's rows on ${finalPrimary.name}`, async (s) => {
       const a = await auditRows(finalPrimary, database, run, samples)
       s.note(`${a.acknowledged} acknowledged, ${a.present} present, ${a.lost.length} lost`)
@@ -235,12 +223,13 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
     const lostLater = audit.lost.filter((n) => !failoverAudit.lost.includes(n))
     d.measure({ name: 'acknowledged rows lost after the failover (rejoin, switchback)', value: lostLater.length, unit: 'rows', how: `writer log against the rows on ${finalPrimary.name}, less those the failover lost`, target: { max: 0, binding: true } })
 
-    if (switchBack)
+    if (switchBack) {
       await d.step('converge the pair as the inventory says', async (s) => {
         await databaseTier(pb, { packages: false })
         s.note(`pg13-primary on ${primary}, pg13-standby on the others`)
       })
-    else d.mark(`the inventory says ${home} is the primary; ${S.name} is: put ${S.name} in group pg_primary and ${primary} in pg_standby, or run the playbooks with -e pg_primary=${S.name}`)
+      await repointHarbor(pb, d, P)
+    } else if (home !== S.name) d.mark(`the inventory says ${home} is the primary; ${S.name} is: put ${S.name} in group pg_primary and ${primary} in pg_standby, or run the playbooks with -e pg_primary=${S.name}`)
     const after = await observeTopology(pb, 'drill: what each database host is now')
     d.topology('after', describeTopology(after))
     await d.steadyState('after', [
@@ -252,3 +241,13 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
     await d.step('drop the writer table', () => act(pb, finalPrimary.name, 'drill: drop the writer table', 'schema berth_drill dropped', [dropWriterTableCommand(finalPrimary, database)]))
   })
 })
+
+/** Every Harbor node the run plays, pointed at `primary` (the Harbor tier: harbor.yml, prepare, core restarted). */
+async function repointHarbor(pb: Playbook, d: Drill, primary: Host): Promise<void> {
+  await d.step(`point the Harbor nodes at ${primary.name}`, async (s) => {
+    const nodes = pb.hosts('harbor').map((h) => h.name)
+    if (nodes.length === 0) return s.note('no Harbor node in this run (none in the inventory, or left out by --limit)')
+    await harborTier(pb, { database: { name: primary.name, address: primary.address }, redis: redisEndpoints(pb) }).play()
+    s.note(`${nodes.join(', ')}: harbor.yml names ${primary.address}`)
+  })
+}

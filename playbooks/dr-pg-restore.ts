@@ -14,7 +14,7 @@
 //      fetched from a copy of the archive (restore_command), to the latest
 //      point or the target time, promoted at the end, with archive_mode off so
 //      it can never write into an archive;
-//   5. Harbor nodes played are pointed at it;
+//   5. with drill.pointHarbor=true (and drill.keep=true), Harbor nodes played are pointed at it;
 //   6. the rows counted against the writer's log: acknowledged before the
 //      disaster (or the target) and missing is the RPO.
 //
@@ -30,6 +30,7 @@
 //   ... -e drill.recoveryTarget=latest  or midway, or a time ('2026-12-04 15:00:00+00')
 //   ... -e drill.switchWal=true         archive the current WAL segment at the disaster (best case)
 //   ... -e drill.port=5433 drill.cluster=restore drill.workDir=/var/lib/berth/drill-restore drill.keep=false
+//   ... -e drill.pointHarbor=true -e drill.keep=true   Harbor nodes played use the restored cluster afterwards (a real recovery)
 import { BerthError, ConfigError, playbook, reveal, sh, type Secret } from '../src/index.ts'
 import { drill, DrillAbort } from '../src/drill/drill.ts'
 import { waitUntil } from '../src/wait-until.ts'
@@ -38,7 +39,7 @@ import { pgpassLine, psql, sqlLiteral } from '../roles/postgres/psql.ts'
 import { clusterAt, observeTopology } from './tiers/database.ts'
 import { harborTier } from './tiers/harbor.ts'
 import { redisEndpoints } from './tiers/redis.ts'
-import { act, archiveFilesNeeded, describeTopology, dropWriterTableCommand, primaryAndStandbys, query, startWriter, writerTableCommands } from './drills/postgres.ts'
+import { act, archiveFilesNeeded, describeTopology, dropWriterTableCommand, primaryAndStandbys, query, targetTimeMs, writerDatabase, writerSteps } from './drills/postgres.ts'
 
 interface DrillVars {
   target?: string
@@ -48,6 +49,7 @@ interface DrillVars {
   cluster?: string
   workDir?: string
   keep?: boolean
+  pointHarbor?: boolean
   reportDir?: string
 }
 
@@ -61,8 +63,11 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`drill.port must be a TCP port, got ${JSON.stringify(vars.port)}`)
   if (!/^[a-z0-9_-]+$/.test(clusterName)) throw new ConfigError(`drill.cluster must be a cluster name (lower case, digits, _ and -), got ${JSON.stringify(clusterName)}`)
   if (!/^\/[A-Za-z0-9._/-]+$/.test(work) || work.split('/').length < 3) throw new ConfigError(`drill.workDir must be an absolute path two levels deep at least, got ${JSON.stringify(work)}`)
-  if (recoveryTarget !== 'latest' && recoveryTarget !== 'midway' && Number.isNaN(Date.parse(recoveryTarget)))
-    throw new ConfigError(`drill.recoveryTarget must be latest, midway or a time, got ${JSON.stringify(recoveryTarget)}`)
+  // A time with its offset: the server and this machine may not share a time zone.
+  if (recoveryTarget !== 'latest' && recoveryTarget !== 'midway' && Number.isNaN(targetTimeMs(recoveryTarget)))
+    throw new ConfigError(`drill.recoveryTarget must be latest, midway or a time with its offset, got ${JSON.stringify(recoveryTarget)}`, { hint: "e.g. -e 'drill.recoveryTarget=2026-12-04 15:00:00+00'" })
+  // Harbor on the restored copy while the primary runs would split its writes; the copy must then stay.
+  if (vars.pointHarbor && !vars.keep) throw new ConfigError('drill.pointHarbor=true needs drill.keep=true: Harbor would be left on a cluster the drill removes')
 
   await drill(pb, { name: 'pg-restore', title: 'Restore of the PostgreSQL primary from a base backup and the WAL archive onto another host, under a writer; the primary and its archive are only read.', reportDir: vars.reportDir }, async (d) => {
     const before = await d.step('read the topology from the hosts', async (s) => {
@@ -80,8 +85,7 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
     const pc = clusterAt(P)
     const version = clusterAt(T).version
     const bin = binDir(version)
-    const database = (P.var<{ databases?: string[] }>('pg', {}).databases ?? ['registry'])[0] as string
-    const user = P.var<{ harborUser?: string }>('pg', {}).harborUser ?? 'harbor'
+    const { database } = writerDatabase(P)
     const replicationUser = P.var<{ replicationUser?: string }>('pg', {}).replicationUser ?? 'replica'
     const archive = P.need<string>('pg.archiveDir', 'the drill')
     const data = `${work}/data`
@@ -98,34 +102,26 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
       { name: `${primary} accepts writes`, tolerance: 'not in recovery', probe: async () => ({ ok: (await query(P, 'SELECT pg_is_in_recovery()')) === 'f', observed: describeTopology(before)[primary] ?? '' }) },
       {
         name: `${primary} archives its WAL`,
-        tolerance: "archive_mode on, no failed archive attempt since the last success",
+        tolerance: 'archive_mode on, a file archived, no failed attempt since',
         probe: async () => {
-          const r = await query(P, "SELECT current_setting('archive_mode') || ' ' || archived_count || ' ' || failed_count || ' ' || coalesce(last_failed_time > last_archived_time, false) FROM pg_stat_archiver")
+          const r = await query(P, "SELECT current_setting('archive_mode') || ' ' || archived_count || ' ' || failed_count || ' ' || coalesce(last_failed_time > last_archived_time, last_archived_time IS NULL) FROM pg_stat_archiver")
           const [mode, archived, failed, failingNow] = r.split(' ')
-          return { ok: mode === 'on' && failingNow === 'false', observed: `archive_mode ${mode}, ${archived} archived, ${failed} failed${failingNow === 'true' ? ', the last attempt failed' : ''}` }
+          return { ok: mode === 'on' && failingNow === 'false', observed: `archive_mode ${mode}, ${archived} archived, ${failed} failed${failingNow === 'true' ? (archived === '0' ? ', nothing archived yet' : ', the last attempt failed') : ''}` }
         },
       },
       {
         name: `${T.name}: ${work} and cluster ${version}/${clusterName} do not exist, port ${port} is free`,
         tolerance: 'nothing there to overwrite',
         probe: async () => {
-          const r = (await T.run(sh`test -e ${work} && echo "${work} exists"; pg_lsclusters -h 2>/dev/null | awk -v c=${clusterName} -v v=${String(version)} -v p=${String(port)} '($1==v && $2==c) {print "cluster " v "/" c " exists"} ($3==p) {print "port " p " is taken by " $1 "/" $2}'; test -x ${bin}/pg_ctl || echo "no PostgreSQL ${String(version)} at ${bin}"`).quiet().nothrow()).stdout.trim()
-          return { ok: r === '', observed: r || 'free' }
+          const r = (await T.run(sh`test -e ${work} && echo "${work} exists"; pg_lsclusters -h 2>/dev/null | awk -v c=${clusterName} -v v=${String(version)} -v p=${String(port)} '($1==v && $2==c) {print "cluster " v "/" c " exists"} ($3==p) {print "port " p " is taken by " $1 "/" $2}'; test -x ${bin}/pg_ctl || echo "no PostgreSQL ${String(version)} at ${bin}"; echo probed`).quiet().nothrow()).stdout.trim()
+          // The marker says the probe ran to its end: no output at all is not "free".
+          return { ok: r === 'probed', observed: r === 'probed' ? 'free' : r.replace(/\n?probed$/, '').replace(/\n/g, '; ') || 'the probe did not run' }
         },
       },
     ])
     const archiveBefore = await listArchive()
 
-    const run = `r${Date.now().toString(36)}`
-    await d.step(`writer table on ${primary}`, () => act(pb, primary, 'drill: the writer table', `schema berth_drill in ${database}, owned by ${user}`, writerTableCommands(P, database, user)))
-    const writer = await d.step(`start the writer on ${T.name}`, async (s) => {
-      const w = await startWriter({ client: T, addresses: [P.address], port: pc.port, database, user, password: P.need('pg_harbor_password', 'the drill writer'), run })
-      const ok = await waitUntil(() => w.samples(), (x) => x.some((y) => y.ok), { timeoutMs: 15_000 })
-      if (!ok.ok) throw new DrillAbort(`the writer's first rows were not acknowledged within 15 s: ${ok.value?.at(-1)?.detail ?? ok.error ?? 'no output'}`)
-      s.note(`run ${run}, through ${P.address}`)
-      return w
-    })
-    const stopWriter = d.onRollback('stop the writer', async () => void (await writer.stop()))
+    const { writer, run, cancelStop: cancelStopWriter } = await writerSteps(pb, d, { primary: P, client: T, addresses: [P.address] })
     // Whatever else fails, the drill's own directory and cluster go, unless kept.
     const cleanUp = async (): Promise<string> => {
       await T.run(sh`pg_dropcluster --stop ${String(version)} ${clusterName} 2>/dev/null; rm -rf -- ${work}`).quiet().nothrow()
@@ -144,6 +140,8 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
       const label = (await T.run(sh`cat ${work}/base/backup_label`).quiet()).stdout
       const start = /START WAL LOCATION: \S+ \(file ([0-9A-F]{24})\)/.exec(label)?.[1]
       if (!start) throw new BerthError(`${T.name}: no start WAL file in ${work}/base/backup_label: ${label.slice(0, 200)}`)
+      // Only pg_basebackup needed it.
+      await T.run(sh`rm -f -- ${passfile}`)
       const size = (await T.run(sh`du -sb ${work}/base | cut -f1`).quiet()).stdout.trim()
       s.note(`${(Number(size) / 1e6).toFixed(1)} MB, starts in WAL file ${start}, pg_verifybackup: ok`)
       return { start, doneEpoch: Date.now() }
@@ -156,6 +154,9 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
     await new Promise((r) => setTimeout(r, 2000))
 
     const disaster = await d.fault(`the disaster: ${primary} is lost; only its archive survives`, async (s) => {
+      // The writer first: every row it acknowledged is in WAL written before the archive is taken.
+      const samples = await writer.stop()
+      cancelStopWriter()
       let current = await query(P, 'SELECT pg_walfile_name(pg_current_wal_lsn())')
       if (vars.switchWal) {
         const switched = await query(P, 'SELECT pg_walfile_name(pg_switch_wal())')
@@ -164,16 +165,15 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
         if (!w.ok) d.mark(`${switched} was not archived within 10 s (last archived: ${w.value ?? '?'})`)
         current = await query(P, 'SELECT pg_walfile_name(pg_current_wal_lsn())')
       }
-      const samples = await writer.stop()
-      stopWriter()
-      const atEpoch = Date.now()
+      // What the archive holds now is what survives: what the primary archives later does not count.
+      const survivors = archiveFilesNeeded([...(await listArchive()).keys()], backup.start)
       const timeout = await query(P, "SELECT current_setting('archive_timeout')")
       s.note(`writer stopped: ${samples.filter((x) => x.ok).length} rows acknowledged; WAL being written: ${current}${vars.switchWal ? ' (the segment before it was switched out for the archive)' : ` (not archived: lost; archive_timeout is ${timeout}${timeout === '0' ? ', so a segment is archived only when full: set pg.settings.archive_timeout to bound the loss' : ''})`}`)
-      return { samples, atEpoch }
+      return { samples, survivors }
     })
 
-    const copied = await d.step(`copy the archive from ${primary} to ${T.name} (read only on ${primary})`, async (s) => {
-      const files = archiveFilesNeeded([...(await listArchive()).keys()], backup.start)
+    const copied = await d.step(`copy the archive's surviving files from ${primary} to ${T.name} (read only on ${primary})`, async (s) => {
+      const files = disaster.survivors
       await T.run(sh`install -d -o postgres -g postgres -m 0700 -- ${work}/wal`)
       let bytes = 0
       for (const f of files) {
@@ -222,6 +222,7 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
 
     await d.step('point the Harbor nodes at the restored cluster', async (s) => {
       const nodes = pb.hosts('harbor').map((h) => h.name)
+      if (!vars.pointHarbor) return s.note('not asked (-e drill.pointHarbor=true -e drill.keep=true: Harbor then stays on the restored cluster; the playbook that built the stack points it back)')
       if (nodes.length === 0) return s.note('no Harbor node in this run (none in the inventory, or left out by --limit)')
       await harborTier(pb, { database: { name: T.name, address: T.address, port }, redis: redisEndpoints(pb) }).play()
       s.note(`${nodes.join(', ')}: harbor.yml names ${T.address}:${port}`)
@@ -237,7 +238,7 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
           .map((l) => l.split(' ').map(Number) as [number, number]),
       )
       const acked = disaster.samples.filter((x) => x.ok).map((x) => Number(x.id))
-      const targetMs = target ? Date.parse(target.replace(' ', 'T').replace(/ ([+-]\d\d):?(\d\d)$/, '$1:$2')) : undefined
+      const targetMs = target ? targetTimeMs(target) : undefined
       // Around the target a row written just before it may commit just after: 100 ms either side is not judged.
       const due = acked.filter((n) => targetMs === undefined || (writtenAt.get(n) ?? Infinity) < targetMs - 100)
       const tooMany = targetMs === undefined ? [] : [...restoredRows].filter((n) => (writtenAt.get(n) ?? 0) > targetMs + 100)

@@ -28,9 +28,8 @@
 //   npm run drill -- pg-switchover  on the lab, from a fresh converge
 import { playbook } from '../src/index.ts'
 import { drill, DrillAbort } from '../src/drill/drill.ts'
-import { waitUntil } from '../src/wait-until.ts'
-import { clusterAt, databaseTier, observeTopology } from './tiers/database.ts'
-import { act, auditRows, lagBound, describeTopology, dropWriterTableCommand, lagBytes, nodeOf, primaryAndStandbys, query, startWriter, streamingTo, writerTableCommands } from './drills/postgres.ts'
+import { databaseTier, observeTopology } from './tiers/database.ts'
+import { act, auditRows, describeTopology, dropWriterTableCommand, lagBound, lagBytes, nodeOf, primaryAndStandbys, query, streamingTo, writerDatabase, writerSteps } from './drills/postgres.ts'
 import { switchover } from './drills/switchover-leg.ts'
 
 interface DrillVars {
@@ -60,8 +59,7 @@ await playbook('dr-pg-switchover: switch the PostgreSQL primary over and back, l
     const P = pb.host(primary)
     const S = pb.host(target)
     const client = pb.host(vars.client ?? target)
-    const database = (P.var<{ databases?: string[] }>('pg', {}).databases ?? ['registry'])[0] as string
-    const user = P.var<{ harborUser?: string }>('pg', {}).harborUser ?? 'harbor'
+    const { database } = writerDatabase(P)
 
     await d.steadyState('before', [
       { name: `${primary} accepts writes`, tolerance: 'not in recovery', probe: async () => ({ ok: (await query(P, 'SELECT pg_is_in_recovery()')) === 'f', observed: describeTopology(before)[primary] ?? '' }) },
@@ -76,17 +74,7 @@ await playbook('dr-pg-switchover: switch the PostgreSQL primary over and back, l
       },
     ])
 
-    const run = `r${Date.now().toString(36)}`
-    await d.step(`writer table on ${primary}`, () => act(pb, primary, 'drill: the writer table', `schema berth_drill in ${database}, owned by ${user}`, writerTableCommands(P, database, user)))
-    const writer = await d.step(`start the writer on ${client.name}`, async (s) => {
-      const addresses = [target, primary].map((h) => pb.host(h).address)
-      const w = await startWriter({ client, addresses, port: clusterAt(P).port, database, user, password: P.need('pg_harbor_password', 'the drill writer'), run })
-      const first = await waitUntil(() => w.samples(), (x) => x.some((y) => y.ok), { timeoutMs: 15_000 })
-      if (!first.ok) throw new DrillAbort(`the writer's first rows were not acknowledged within 15 s: ${first.value?.at(-1)?.detail ?? first.error ?? 'no output'}`)
-      s.note(`run ${run}, through ${addresses.join(',')} (target_session_attrs=read-write); first row acknowledged after ${(first.waitedMs / 1000).toFixed(2)} s`)
-      return w
-    })
-    const stopWriter = d.onRollback('stop the writer', async () => void (await writer.stop()))
+    const { writer, run, cancelStop: cancelStopWriter } = await writerSteps(pb, d, { primary: P, client, addresses: [target, primary].map((h) => pb.host(h).address) })
     // Some rows on the old primary before the first leg.
     await new Promise((r) => setTimeout(r, 1000))
 
@@ -98,7 +86,7 @@ await playbook('dr-pg-switchover: switch the PostgreSQL primary over and back, l
       s.note(`${x.filter((y) => y.ok).length} rows acknowledged, ${x.filter((y) => !y.ok).length} attempts failed`)
       return x
     })
-    stopWriter()
+    cancelStopWriter()
     const audit = await d.step(`count the writer's rows on ${primary}`, async (s) => {
       const a = await auditRows(P, database, run, samples)
       s.note(`${a.acknowledged} acknowledged, ${a.present} present, ${a.lost.length} lost${a.lost.length ? ` (${a.lost.slice(0, 10).join(', ')}${a.lost.length > 10 ? ', …' : ''})` : ''}, ${a.unacknowledgedButPresent} not acknowledged but committed`)

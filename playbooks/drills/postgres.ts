@@ -6,10 +6,11 @@
 import { BerthError, ConfigError, raw, reveal, sh, task, withCommandOperations, type Host, type Playbook, type Secret, type Task } from '../../src/index.ts'
 import { BackgroundLoad, attemptLoop, type LoadSample } from '../../src/drill/load.ts'
 import { DrillAbort, type Drill } from '../../src/drill/drill.ts'
+import { waitUntil } from '../../src/wait-until.ts'
 import { controlDataField } from '../../roles/postgres/cluster-facts.ts'
 import { binDir, slotNameFor, unitName } from '../../roles/postgres/layout.ts'
 import { pgpassLine, psql, sqlLiteral } from '../../roles/postgres/psql.ts'
-import { describeNode, lsnDiff, type PgNode } from '../../roles/postgres/topology.ts'
+import { describeNode, FENCE_FILE, lsnDiff, type PgNode } from '../../roles/postgres/topology.ts'
 import { clusterAt } from '../tiers/database.ts'
 
 export type Topology = Map<string, PgNode | { unreachable: string }>
@@ -56,7 +57,13 @@ export async function act(pb: Playbook, host: string, title: string, summary: st
 export const checkpointCommand = (h: Host) => psql(clusterAt(h), 'postgres', 'CHECKPOINT')
 export const stopCommand = (h: Host) => sh`systemctl stop -- ${unitName(clusterAt(h))}`
 export const startCommand = (h: Host) => sh`systemctl start -- ${unitName(clusterAt(h))}`
-export const promoteCommand = (h: Host) => psql(clusterAt(h), 'postgres', 'SELECT pg_promote(true, 60)')
+// pg_promote returns false (not an error) when it times out: a promotion still under way must stop the drill.
+export const promoteCommand = (h: Host) => psql(clusterAt(h), 'postgres', "DO $$BEGIN IF NOT pg_promote(true, 60) THEN RAISE EXCEPTION 'pg_promote did not finish within 60 s'; END IF; END$$")
+/** The fence record on a host: its start guard will not start it as a primary while it is there. */
+export const fenceCommand = (why: string) => sh`mkdir -p -- ${FENCE_FILE.slice(0, FENCE_FILE.lastIndexOf('/'))} && printf '%s\n' ${why} > ${FENCE_FILE}`
+export const unfenceCommand = () => sh`rm -f -- ${FENCE_FILE}`
+/** A writer row's timeline (its detail: RETURNING timeline, 8 hex digits). */
+export const rowTimeline = (detail: string): number => Number.parseInt(detail.trim().slice(0, 8), 16)
 
 /** pg_controldata of a stopped cluster: its state, last checkpoint and timeline. */
 export async function controlData(h: Host): Promise<{ state: string; checkpoint: string; timeline: number }> {
@@ -120,7 +127,7 @@ export async function startWriter(w: WriterSpec): Promise<BackgroundLoad> {
   const conninfo = `host=${w.addresses.join(',')} port=${w.port} dbname=${w.database} user=${w.user} passfile=${passfile} target_session_attrs=read-write connect_timeout=2`
   const insert = `INSERT INTO ${WRITER_TABLE} (run, n) VALUES ('${w.run}', $i) RETURNING timeline`
   const attempt = sh`psql -XAtq -v ON_ERROR_STOP=1 ${conninfo} -c ${raw(`"${insert}"`)}`
-  return BackgroundLoad.start(w.client, 'pg-writer', attemptLoop(attempt, 0.02))
+  return BackgroundLoad.start(w.client, 'pg-writer', attemptLoop(attempt, 0.02), { removeOnStop: [passfile] })
 }
 
 export interface RowAudit {
@@ -200,4 +207,52 @@ export function archiveFilesNeeded(files: readonly string[], startSegment: strin
   const from = SEGMENT.exec(startSegment)?.[2]
   if (!from) throw new Error(`not a WAL segment name: ${startSegment}`)
   return files.filter((f) => /^[0-9A-F]{8}\.history$/.test(f) || (SEGMENT.test(f) && (SEGMENT.exec(f)?.[2] ?? '') >= from)).sort()
+}
+
+/** A PostgreSQL time with its offset ('2026-12-04 15:00:00.5+00', '… +01:00', '…Z') as epoch ms; NaN without an offset or when unreadable. */
+export function targetTimeMs(text: string): number {
+  const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d(?::\d\d(?:\.\d+)?)?) ?(Z|[+-]\d\d(?::?\d\d)?)$/.exec(text.trim())
+  if (!m) return Number.NaN
+  const offset = m[3] === 'Z' ? 'Z' : `${(m[3] as string).slice(0, 3)}:${(m[3] as string).slice(3).replace(':', '') || '00'}`
+  // JavaScript reads milliseconds, not microseconds.
+  const clock = (m[2] as string).replace(/(\.\d{3})\d+$/, '$1')
+  return Date.parse(`${m[1]}T${clock}${offset}`)
+}
+
+/** Harbor's database and user on the primary: where the writer writes. */
+export function writerDatabase(primary: Host): { database: string; user: string } {
+  const pg = primary.var<{ databases?: string[]; harborUser?: string }>('pg', {})
+  return { database: pg.databases?.[0] ?? 'registry', user: pg.harborUser ?? 'harbor' }
+}
+
+export interface DrillWriter {
+  writer: BackgroundLoad
+  /** The rows of this drill carry it. */
+  run: string
+  database: string
+  /** Cancel the rollback that stops the writer (once the drill has stopped it itself). */
+  cancelStop: () => void
+}
+
+/**
+ * The drill's writer, as two steps: its table on the primary, then the writer
+ * on the client, started once its first row is acknowledged (15 s, else the
+ * drill aborts); a rollback stops it should the drill end early.
+ */
+export async function writerSteps(pb: Playbook, d: Drill, o: { primary: Host; client: Host; addresses: readonly string[] }): Promise<DrillWriter> {
+  const { database, user } = writerDatabase(o.primary)
+  const run = `r${Date.now().toString(36)}`
+  await d.step(`writer table on ${o.primary.name}`, () => act(pb, o.primary.name, 'drill: the writer table', `schema berth_drill in ${database}, owned by ${user}`, writerTableCommands(o.primary, database, user)))
+  const writer = await d.step(`start the writer on ${o.client.name}`, async (s) => {
+    const w = await startWriter({ client: o.client, addresses: [...o.addresses], port: clusterAt(o.primary).port, database, user, password: o.primary.need('pg_harbor_password', 'the drill writer'), run })
+    const first = await waitUntil(() => w.samples(), (x) => x.some((y) => y.ok), { timeoutMs: 15_000 })
+    if (!first.ok) {
+      await w.stop()
+      throw new DrillAbort(`the writer's first rows were not acknowledged within 15 s: ${first.value?.at(-1)?.detail ?? first.error ?? 'no output'}`)
+    }
+    s.note(`run ${run}, through ${o.addresses.join(',')}${o.addresses.length > 1 ? ' (target_session_attrs=read-write)' : ''}; first row acknowledged after ${(first.waitedMs / 1000).toFixed(2)} s`)
+    return w
+  })
+  const cancelStop = d.onRollback('stop the writer', async () => void (await writer.stop()))
+  return { writer, run, database, cancelStop }
 }

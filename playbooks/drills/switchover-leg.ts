@@ -12,24 +12,26 @@ import { psql, sqlLiteral } from '../../roles/postgres/psql.ts'
 import { lsnDiff } from '../../roles/postgres/topology.ts'
 import { pg13Standby } from '../../roles/pg13-standby/index.ts'
 import { clusterAt, databaseRoleOptions, observeTopology } from '../tiers/database.ts'
-import { act, checkpointCommand, controlData, lagBytes, nodeOf, promoteCommand, query, record, startCommand, stopCommand, streamingTo, switchPoint } from './postgres.ts'
+import { act, checkpointCommand, controlData, fenceCommand, lagBytes, nodeOf, promoteCommand, query, record, rowTimeline, startCommand, stopCommand, streamingTo, switchPoint, unfenceCommand } from './postgres.ts'
 
 /** One leg: from `old` (the primary) to `next` (a streaming standby), then `old` follows `next`. */
 export async function switchover(pb: Playbook, d: Drill, writer: BackgroundLoad, old: Host, next: Host, maxLag: number): Promise<void> {
   const leg = `${old.name} → ${next.name}`
-  await d.step(`${leg}: ${next.name} caught up`, async (s) => {
+  const oldTimeline = await d.step(`${leg}: ${next.name} caught up`, async (s) => {
     const t = await observeTopology(pb, `drill ${leg}: positions`)
     record(d, 'before the switch', t)
     const lag = lagBytes(nodeOf(t, old.name)!, nodeOf(t, next.name)!)
     if (lag === undefined || lag > maxLag) throw new DrillAbort(`${next.name} is ${lag ?? '?'} bytes behind ${old.name}, above ${maxLag} (drill.maxLagBytes); nothing was done`)
     s.note(`${lag} bytes behind`)
+    return nodeOf(t, old.name)?.timeline ?? 0
   })
   await d.step(`${leg}: CHECKPOINT ${old.name}`, () => act(pb, old.name, `drill ${leg}: checkpoint`, 'CHECKPOINT: the shutdown has less to write', [checkpointCommand(old)]))
   const stoppedAt = Date.now()
   // Until the standby is promoted, the way back is to start the old primary again.
-  const restartOld = d.onRollback(`start ${old.name} again (nothing was promoted)`, async () => {
+  const cancelRestartOld = d.onRollback(`start ${old.name} again (nothing was promoted)`, async () => {
+    await old.run(unfenceCommand())
     await old.run(startCommand(old))
-    return `${old.name} started as the primary it still is`
+    return `${old.name} unfenced and started as the primary it still is`
   })
   await d.step(`${leg}: stop ${old.name} (fast shutdown)`, () => act(pb, old.name, `drill ${leg}: stop the primary`, 'fast shutdown: sessions end, WAL and the shutdown checkpoint go to the standby', [stopCommand(old)]))
   const shutdown = await d.step(`${leg}: ${old.name}'s shutdown checkpoint`, async (s) => {
@@ -48,16 +50,19 @@ export async function switchover(pb: Playbook, d: Drill, writer: BackgroundLoad,
     s.note(`received ${w.value} > checkpoint ${shutdown.checkpoint} after ${(w.waitedMs / 1000).toFixed(2)} s`)
   })
   await d.step(`${leg}: promote ${next.name}`, async (s) => {
+    // Fenced first: should the leg stop after the promotion, the old primary never starts as a second one (its start guard reads this).
+    await act(pb, old.name, `drill ${leg}: fence ${old.name}`, `fence record on ${old.name}: ${next.name} is being promoted`, [fenceCommand(`${new Date().toISOString()} by drill ${d.spec.name}: ${next.name} promoted in its place (switchover)`)])
     await act(pb, next.name, `drill ${leg}: promote`, `pg_promote on ${next.name}, then a checkpoint and a slot for ${old.name}`, [
       promoteCommand(next),
       checkpointCommand(next),
       psql(clusterAt(next), 'postgres', `SELECT pg_create_physical_replication_slot(${sqlLiteral(slotNameFor(old.name))}) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = ${sqlLiteral(slotNameFor(old.name))})`),
     ])
-    restartOld()
+    cancelRestartOld()
     s.note(`${next.name}: ${await query(next, "SELECT CASE WHEN pg_is_in_recovery() THEN 'still in recovery' ELSE 'in production' END")}`)
   })
   await d.step(`${leg}: writes acknowledged again`, async (s) => {
-    const w = await waitUntil(() => writer.samples(), (x) => x.some((y) => y.ok && y.atMs > stoppedAt && y.detail.trim() !== ''), { timeoutMs: 30_000, intervalMs: 50 })
+    // A row on the new timeline: rows the old primary acknowledged after stoppedAt do not count.
+    const w = await waitUntil(() => writer.samples(), (x) => x.some((y) => y.ok && y.atMs > stoppedAt && rowTimeline(y.detail) > oldTimeline), { timeoutMs: 30_000, intervalMs: 50 })
     if (!w.ok) throw new Error(`no write acknowledged within 30 s of stopping ${old.name}`)
     const outage = outageAfter(w.value ?? [], stoppedAt)
     if (outage?.firstOkAfter !== undefined && outage.lastOkBefore !== undefined) {
@@ -79,6 +84,7 @@ export async function switchover(pb: Playbook, d: Drill, writer: BackgroundLoad,
     if (!r.ok) throw new Error(`pg13-standby on ${old.name} failed`)
     const w = await waitUntil(() => streamingTo(next, old.name), (x) => x, { timeoutMs: 30_000, intervalMs: 100 })
     if (!w.ok) throw new Error(`${old.name} does not stream from ${next.name} within 30 s`)
+    await act(pb, old.name, `drill ${leg}: lift ${old.name}'s fence`, `${old.name} streams from ${next.name}`, [unfenceCommand()])
     // The old primary still holds the slot its standby used: on a standby it would only keep WAL forever.
     const stale = slotNameFor(next.name)
     await act(pb, old.name, `drill ${leg}: drop ${old.name}'s stale slot`, `slot ${stale} (used by ${next.name} while it was a standby)`, [

@@ -14,12 +14,13 @@
 // from facts): the tier refuses to converge when another host than the
 // inventory's primary accepts writes or was promoted past it, when the primary
 // was fenced, or when two primaries run (roles/postgres/topology.ts).
-import { ConfigError, task, type Host, type Plan, type Playbook, type Resource, type Task } from '../../src/index.ts'
+import { ConfigError, copy, file, task, type Host, type Plan, type Playbook, type Resource, type Task } from '../../src/index.ts'
 import { pg13Primary, type PgPrimaryOptions } from '../../roles/pg13-primary/index.ts'
 import { pg13Standby, type PgStandbyOptions } from '../../roles/pg13-standby/index.ts'
 import { slotNameFor } from '../../roles/postgres/layout.ts'
 import { packageTasks } from '../../roles/postgres/common-tasks.ts'
-import { describeNode, judgeTopology, parsePgNode, pgNodeFact, topologyScript, type PgNode } from '../../roles/postgres/topology.ts'
+import { describeNode, FENCE_FILE, judgeTopology, parsePgNode, pgNodeFact, topologyScript, type PgNode } from '../../roles/postgres/topology.ts'
+import { START_ANYWAY_FILE } from '../../roles/postgres/start-guard.ts'
 import { POSTGRES_DEFAULTS } from '../../roles/postgres/options.ts'
 
 interface Peer {
@@ -174,6 +175,13 @@ export async function databaseTier(pb: Playbook, opts: { packages?: boolean } = 
   if (opts.packages !== false) await pb.play('PostgreSQL packages', 'pg_primary:pg_standby', packages)
   // With the pg_primary override the groups do not say who is who: the hosts are named.
   const standbyPattern = overridden ? standbys.map((p) => p.name).join(':') : 'pg_standby'
+  // Named with the override while down or fenced: the operator's decision goes past its start guard, once.
+  const named = observed.get(primary.name)
+  if (overridden && named && !('unreachable' in named) && (named.role === 'down' || named.fenced))
+    await pb.play(`-e pg_primary=${primary.name}: the operator's choice`, primary.name, () => [
+      file({ path: FENCE_FILE, state: 'absent' }).named('its fence lifted (named the primary with -e pg_primary)'),
+      copy({ path: START_ANYWAY_FILE, content: '# berth: named the primary with -e pg_primary; the start guard lets the next start through and removes this file\n', mode: '0644' }).named('its start guard lets the next start through'),
+    ])
   await pb.play('PostgreSQL primary', overridden ? primary.name : 'pg_primary', (h) => pg13Primary(primaryOptions(h)))
   if (standbyPattern) await pb.play('PostgreSQL standby', standbyPattern, (h) => pg13Standby(standbyOptions(h)))
   return { primary }

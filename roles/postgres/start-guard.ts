@@ -12,8 +12,14 @@
 //     promoted while this one was away): the guard writes the fence then, so
 //     it holds even when that peer is unreachable at the next boot;
 //   - nor one that crashed (not shut down cleanly) while no peer answers:
-//     nothing says it is still the newest. `touch START_ANYWAY_FILE` lets the
-//     next start through once, without the checks (the operator's decision).
+//     nothing says it is still the newest (it waits 30 s for one first: after
+//     a power loss of the whole pair the peers boot too). `touch
+//     START_ANYWAY_FILE` lets the next start through once, without the checks
+//     (the operator's decision).
+//
+// The timeline is the newer of the last checkpoint's and the newest history
+// file's in pg_wal: a promotion writes the history file at once, its first
+// checkpoint later. A system identifier or timeline it cannot read is a refusal.
 //
 // Peers are asked IDENTIFY_SYSTEM over a replication connection, with the
 // replication password file both roles write. The guard cannot stop
@@ -61,26 +67,47 @@ control=$(LC_ALL=C "$bin/pg_controldata" "$data" 2>&1) || refuse "pg_controldata
 sysid=$(printf '%s\\n' "$control" | sed -n 's/^Database system identifier: *//p')
 tl=$(printf '%s\\n' "$control" | sed -n "s/^Latest checkpoint's TimeLineID: *//p")
 state=$(printf '%s\\n' "$control" | sed -n 's/^Database cluster state: *//p')
-own=" $(hostname -I 2>/dev/null) "
-others=0 answered=0 silent=""
-for peer in "$@"; do
-  case "$own" in *" $peer "*) continue ;; esac
-  others=$((others + 1))
-  r=$(cd / && runuser -u postgres -- env PGCONNECT_TIMEOUT=3 "$bin/psql" -XAtq -F ' ' "host=$peer port=$port user=$user dbname=replication replication=true passfile=$passfile" -c IDENTIFY_SYSTEM 2>&1) || {
-    silent="$silent $peer"
-    continue
-  }
-  answered=$((answered + 1))
-  psys=\${r%% *}
-  rest=\${r#* }
-  ptl=\${rest%% *}
-  if [ "$psys" = "$sysid" ] && [ "$ptl" -gt "$tl" ] 2>/dev/null; then
-    fence "$(date -u +%Y-%m-%dT%H:%M:%SZ) by the start guard: $peer runs timeline $ptl of system $sysid, later than this cluster's $tl (it was promoted)"
-    refuse "$peer runs timeline $ptl of system $sysid, later than this cluster's $tl: it was promoted. Fenced: $fence"
-  fi
+# A promotion writes its history file at once, its first checkpoint later: the newest history file says the timeline sooner.
+for h in "$data"/pg_wal/*.history; do
+  [ -f "$h" ] || continue
+  n=\${h##*/}
+  n=$((0x\${n%.history}))
+  [ "$n" -gt "$tl" ] 2>/dev/null && tl=$n
+done
+case "$sysid" in '' | *[!0-9]*) refuse "pg_controldata did not say its system identifier: $control" ;; esac
+case "$tl" in '' | *[!0-9]*) refuse "pg_controldata did not say its timeline: $control" ;; esac
+# This host's own addresses, not asked as peers.
+own=" $(ip -o addr show 2>/dev/null | awk '{sub(/\\/.*/, "", $4); printf "%s ", $4}') $(hostname -I 2>/dev/null) "
+ask_peers() {
+  others=0 answered=0 silent=""
+  for peer in "$@"; do
+    case "$own" in *" $peer "*) continue ;; esac
+    others=$((others + 1))
+    r=$(cd / && runuser -u postgres -- env PGCONNECT_TIMEOUT=3 "$bin/psql" -XAtq -F ' ' "host=$peer port=$port user=$user dbname=replication replication=true passfile=$passfile" -c IDENTIFY_SYSTEM 2>/dev/null) || {
+      silent="$silent $peer"
+      continue
+    }
+    psys=\${r%% *}
+    rest=\${r#* }
+    ptl=\${rest%% *}
+    case "$psys$ptl" in '' | *[!0-9]*) silent="$silent $peer(unreadable answer)"; continue ;; esac
+    answered=$((answered + 1))
+    if [ "$psys" = "$sysid" ] && [ "$ptl" -gt "$tl" ]; then
+      fence "$(date -u +%Y-%m-%dT%H:%M:%SZ) by the start guard: $peer runs timeline $ptl of system $sysid, later than this cluster's $tl (it was promoted)"
+      refuse "$peer runs timeline $ptl of system $sysid, later than this cluster's $tl: it was promoted. Fenced: $fence"
+    fi
+  done
+}
+ask_peers "$@"
+# After a power loss of the whole pair the peers boot too: a crashed primary waits for one to answer (30 s at most).
+waited=0
+while [ "$state" != "shut down" ] && [ "$others" -gt 0 ] && [ "$answered" -eq 0 ] && [ "$waited" -lt 30 ]; do
+  sleep 3
+  waited=$((waited + 3))
+  ask_peers "$@"
 done
 if [ "$state" != "shut down" ] && [ "$others" -gt 0 ] && [ "$answered" -eq 0 ]; then
-  refuse "it stopped uncleanly ('$state') and no peer answered (${'$'}silent): nothing says it is still the newest primary. If it is, touch $once and start it again"
+  refuse "it stopped uncleanly ('$state') and no peer answered in $waited s (${'$'}silent): nothing says it is still the newest primary. If it is, touch $once and start it again"
 fi
 exit 0
 `
@@ -134,6 +161,8 @@ export function startGuardTasks(i: StartGuardInput): Task[] {
   const dropin = startGuardDropin(i)
   return [
     file({ path: START_GUARD.slice(0, START_GUARD.lastIndexOf('/')), state: 'directory', mode: '0755' }).named('berth scripts directory'),
+    // Where the fence record and start-anyway go: there before anyone needs to touch a file in it.
+    file({ path: FENCE_FILE.slice(0, FENCE_FILE.lastIndexOf('/')), state: 'directory', mode: '0755' }).named('start guard state directory'),
     copy({ path: START_GUARD, content: START_GUARD_SCRIPT, mode: '0755' }).named('start guard: never a second primary at boot'),
     file({ path: dropin.slice(0, dropin.lastIndexOf('/')), state: 'directory', mode: '0755' }).named(`${unitName(i)}.service.d`),
     copy({ path: dropin, content: startGuardDropinContent(i), mode: '0644' }).named('start guard drop-in (ExecStartPre)'),

@@ -151,9 +151,10 @@ export function judgeTopology(inventoryPrimary: string, observed: Observed, howT
           (other ? '' : `. To keep ${inventoryPrimary} as the primary instead (what ${promoted} wrote since its promotion is then set aside, kept beside with replaceDataDir), run with ${howToOverride.replace('HOST', inventoryPrimary)}`),
       },
     )
-  if (me?.fenced)
+  // Named explicitly, a fenced primary is the operator's decision (the tier lifts the fence).
+  if (me?.fenced && !opts.explicit)
     throw new BerthError(`${inventoryPrimary} is fenced and must not start as a primary: ${me.fenced}`, {
-      hint: `it was failed over: make the inventory name the promoted host as the primary (${howToOverride.replace('HOST', 'NEW_PRIMARY')}); rejoining ${inventoryPrimary} as a standby lifts the fence`,
+      hint: `it was failed over: make the inventory name the promoted host as the primary (${howToOverride.replace('HOST', 'NEW_PRIMARY')}); rejoining ${inventoryPrimary} as a standby lifts the fence. If it really is the primary, ${howToOverride.replace('HOST', inventoryPrimary)} lifts the fence and starts it`,
     })
   if (me?.role === 'standby')
     throw new BerthError(`the inventory says ${inventoryPrimary} is the PostgreSQL primary, but it runs as a standby (${describeNode(me)}) and no host accepts writes`, {

@@ -62,6 +62,8 @@ export class BackgroundLoad {
     readonly pid: number,
     /** Host clock minus controller clock, ms. */
     readonly offsetMs: number,
+    /** Files the load needed (a password file), removed with its log when it stops. */
+    readonly files: readonly string[] = [],
   ) {}
 
   get log(): string {
@@ -72,7 +74,7 @@ export class BackgroundLoad {
    * Start `loop` on `host` in its own session (setsid), output to a log on the
    * host. `loop` runs until stopped and prints the lines described above.
    */
-  static async start(host: Host, name: string, loop: ShellCommand): Promise<BackgroundLoad> {
+  static async start(host: Host, name: string, loop: ShellCommand, opts: { removeOnStop?: readonly string[] } = {}): Promise<BackgroundLoad> {
     if (!/^[a-z0-9-]+$/.test(name)) throw new BerthError(`background load name '${name}': use lower case letters, digits and -`)
     const log = `${LOAD_DIR}/${name}.log`
     const t0 = Date.now()
@@ -81,7 +83,7 @@ export class BackgroundLoad {
     const t1 = Date.now()
     const [pid, hostNow] = r.stdout.trim().split(' ').map(Number)
     if (!pid || !hostNow) throw new BerthError(`${host.name}: background load ${name} did not start: ${r.stdout.trim()} ${r.stderr.trim()}`)
-    return new BackgroundLoad(host, name, pid, hostNow - (t0 + t1) / 2)
+    return new BackgroundLoad(host, name, pid, hostNow - (t0 + t1) / 2, opts.removeOnStop ?? [])
   }
 
   /** What the load has logged so far. */
@@ -90,11 +92,11 @@ export class BackgroundLoad {
     return parseLoadLog(r.stdout, this.offsetMs)
   }
 
-  /** Stop the loop (its whole process group) and return everything it logged; the log is removed. */
+  /** Stop the loop (its whole process group) and return everything it logged; the log (and the load's files) are removed. */
   async stop(): Promise<LoadSample[]> {
     const r = await this.host
       // dash's kill takes no `--`: a negative pid right after the signal is the process group.
-      .$`kill -TERM -${String(this.pid)} 2>/dev/null; i=0; while kill -0 ${String(this.pid)} 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -${String(this.pid)} 2>/dev/null; cat ${this.log}; rm -f ${this.log}`
+      .$`kill -TERM -${String(this.pid)} 2>/dev/null; i=0; while kill -0 ${String(this.pid)} 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL -${String(this.pid)} 2>/dev/null; cat ${this.log}; rm -f -- ${this.log} ${this.files}`
       .quiet()
       .nothrow()
     return parseLoadLog(r.stdout, this.offsetMs)

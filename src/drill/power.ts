@@ -14,6 +14,7 @@ import { dirname } from 'node:path'
 import { statSync } from 'node:fs'
 import { $ } from 'zx'
 import { BerthError, ConfigError } from '../errors.ts'
+import { Secret } from '../secrets.ts'
 import type { Host } from '../host.ts'
 import type { Playbook } from '../playbook.ts'
 
@@ -21,12 +22,20 @@ export type PowerAction = 'off' | 'on'
 
 export const POWER_VARS: Readonly<Record<PowerAction, string>> = { off: 'berth_power_off', on: 'berth_power_on' }
 
-/** The command for a host, with its name in place; undefined when the inventory has none. */
+/**
+ * The command for a host, with its name in place; undefined when the inventory
+ * has none. It may come from the vault (a fence agent's password in it): it is
+ * then masked wherever the run writes, and drills name the variable, never the
+ * command.
+ */
 export function powerCommand(h: Host, action: PowerAction): string | undefined {
   const v = h.var<unknown>(POWER_VARS[action], undefined)
   if (v === undefined) return undefined
-  if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(`${h.name}: variable ${POWER_VARS[action]} must be a shell command, got ${JSON.stringify(v)}`)
-  return v.replace(/\{\{\s*inventory_hostname\s*\}\}/g, h.name)
+  const text = v instanceof Secret ? v.reveal() : v
+  if (typeof text !== 'string' || text.trim() === '') throw new ConfigError(`${h.name}: variable ${POWER_VARS[action]} must be a shell command`)
+  const command = text.replace(/\{\{\s*inventory_hostname\s*\}\}/g, h.name)
+  if (v instanceof Secret) h.redactor.add(command)
+  return command
 }
 
 /** Where power commands run: the first inventory source's folder (relative paths in them are the inventory's). */
@@ -48,8 +57,8 @@ export async function power(pb: Playbook, h: Host, action: PowerAction): Promise
   const r = await $({ cwd: powerCwd(pb), nothrow: true, quiet: true })`sh -c ${command}`
   const ms = performance.now() - t0
   if (r.exitCode !== 0) {
-    const tail = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-5).join('\n')
-    throw new BerthError(`${h.name}: power ${action} failed: \`${command}\` exited with ${r.exitCode ?? r.signal}${tail ? `:\n${tail}` : ''}`, { hint: `check ${POWER_VARS[action]} (run it by hand in ${powerCwd(pb)})` })
+    const tail = pb.redactor.mask((r.stderr.trim() || r.stdout.trim()).split('\n').slice(-5).join('\n'))
+    throw new BerthError(`${h.name}: power ${action} failed: ${POWER_VARS[action]} exited with ${r.exitCode ?? r.signal}${tail ? `:\n${tail}` : ''}`, { hint: `check ${POWER_VARS[action]} (run it by hand in ${powerCwd(pb)})` })
   }
   return { command, ms }
 }

@@ -168,7 +168,9 @@ if (!skippedWithoutLab('keepalived VIP', NAMES, (name) => test.skip(name))) {
     assert.equal(report.topology.before[was], `holds ${VIP}`)
     assert.equal(report.topology.after[next], `holds ${VIP}`)
     const downtime = m('RTO: pull downtime')
-    console.log(`    ${was} powered off: the address on ${next} after ${(movedTo.value / 1000).toFixed(2)} s, a pull worked ${(firstPull.value / 1000).toFixed(2)} s after the cut; pull downtime ${downtime ? `${(downtime.value / 1000).toFixed(2)} s` : 'none (no pull failed)'}`)
+    assert.ok(downtime && downtime.value >= firstPull.value, JSON.stringify(report.measures))
+    assert.ok(report.steadyAfter.some((c) => c.name === `${next} still holds ${VIP} (nopreempt)` && c.ok), JSON.stringify(report.steadyAfter))
+    console.log(`    ${was} powered off: the address on ${next} after ${(movedTo.value / 1000).toFixed(2)} s, a pull worked ${(firstPull.value / 1000).toFixed(2)} s after the cut; pull downtime ${(downtime.value / 1000).toFixed(2)} s`)
     // The drill powered it on again: Harbor and keepalived came back with the host (restart: always, enabled), the run starts nothing.
     const again = await run()
     assert.is(again.code, 0, describe(again))

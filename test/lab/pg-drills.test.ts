@@ -92,7 +92,8 @@ if (!skippedWithoutLab('PostgreSQL drill', NAMES, (name) => test.skip(name))) {
     // The steps name their commands: the promote and the fast stop are in the Markdown.
     const text = readFileSync(join(reports, md), 'utf8')
     assert.match(text, /^# Drill pg-switchover: PASSED/)
-    assert.match(text, /SELECT pg_promote\(true, 60\)/)
+    assert.match(text, /IF NOT pg_promote\(true, 60\) THEN RAISE EXCEPTION/)
+    assert.match(text, /fence record on db1: db2 is being promoted/)
     assert.match(text, /systemctl stop -- postgresql@15-main/)
     const password = reveal((hosts as LabHosts).vars('db1').pg_harbor_password as string | Secret)
     assert.ok(password.length >= 8 && !text.includes(password) && !readFileSync(join(reports, json), 'utf8').includes(password), 'no password in the reports')

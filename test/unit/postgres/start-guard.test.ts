@@ -21,7 +21,9 @@ interface Case {
   timeline?: number
   /** Peer address -> IDENTIFY_SYSTEM row; absent = does not answer. */
   peers: Record<string, string | undefined>
-  files?: ('standby.signal' | 'fenced' | 'start-anyway')[]
+  files?: ('standby.signal' | 'fenced' | 'start-anyway' | 'history-4')[]
+  /** pg_controldata's output instead of the usual. */
+  controlText?: string
   started: boolean
   /** The reason's words, when refused. */
   says?: RegExp
@@ -37,7 +39,7 @@ function runGuard(c: Case): { code: number; stderr: string; fence: string | unde
     const data = join(dir, 'data')
     mkdirSync(bin)
     mkdirSync(data)
-    writeFileSync(join(dir, 'control'), control(c.state ?? 'in production', c.timeline ?? 1))
+    writeFileSync(join(dir, 'control'), c.controlText ?? control(c.state ?? 'in production', c.timeline ?? 1))
     for (const [peer, row] of Object.entries(c.peers)) if (row !== undefined) writeFileSync(join(dir, `peer-${peer}`), row + '\n')
     const stub = (name: string, body: string) => {
       writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`)
@@ -48,10 +50,17 @@ function runGuard(c: Case): { code: number; stderr: string; fence: string | unde
     stub('psql', `for a in "$@"; do case "$a" in host=*) p=\${a#host=}; p=\${p%% *};; esac; done\n[ -f ${dir}/peer-$p ] || { echo "connection to server at $p failed" >&2; exit 2; }\ncat ${dir}/peer-$p`)
     stub('runuser', 'shift 3; exec "$@"')
     stub('hostname', `echo ${OWN}`)
+    stub('ip', `echo "2: eth0    inet ${OWN}/24 brd 10.0.0.255 scope global eth0"`)
+    // The wait for silent peers (30 s) without waiting.
+    stub('sleep', 'exit 0')
     const fence = join(dir, 'state', 'fenced')
     const once = join(dir, 'state', 'start-anyway')
     mkdirSync(join(dir, 'state'))
     if (c.files?.includes('standby.signal')) writeFileSync(join(data, 'standby.signal'), '')
+    if (c.files?.includes('history-4')) {
+      mkdirSync(join(data, 'pg_wal'))
+      writeFileSync(join(data, 'pg_wal', '00000004.history'), '3\t0/6000000\tno recovery target specified\n')
+    }
     if (c.files?.includes('fenced')) writeFileSync(fence, 'fenced by hand\n')
     if (c.files?.includes('start-anyway')) writeFileSync(once, '')
     const script = join(dir, 'guard')
@@ -78,12 +87,21 @@ const CASES: Case[] = [
     fencedAfter: true,
   },
   { name: 'a later timeline of another system (another cluster at that address) is not this one\'s promotion', timeline: 3, peers: { '10.0.0.12': `1111111111 9 0/6000060 ` }, started: true },
-  { name: 'a crashed primary with no peer answering is refused, naming the way to start it anyway', timeline: 3, peers: { '10.0.0.12': undefined }, started: false, says: /stopped uncleanly \('in production'\) and no peer answered \( 10\.0\.0\.12\).*touch .*start-anyway/ },
+  { name: 'a crashed primary with no peer answering is refused, naming the way to start it anyway', timeline: 3, peers: { '10.0.0.12': undefined }, started: false, says: /stopped uncleanly \('in production'\) and no peer answered in 30 s \( 10\.0\.0\.12\).*touch .*start-anyway/ },
   { name: 'a cleanly shut down primary with no peer answering starts (a planned restart of the whole pair)', state: 'shut down', timeline: 3, peers: { '10.0.0.12': undefined }, started: true },
   { name: 'a fenced primary is refused even when every peer agrees', state: 'shut down', timeline: 3, peers: { '10.0.0.12': `${SYSID} 3 0/5000060 ` }, files: ['fenced'], started: false, says: /it was fenced \(fenced by hand\)\. Rejoin it as a standby/ },
   { name: 'a standby always starts, fenced or not, whatever its peers say', timeline: 3, peers: { '10.0.0.12': `${SYSID} 7 0/6000060 ` }, files: ['standby.signal', 'fenced'], started: true },
   { name: 'start-anyway lets one start through, fence and all, and is used up', timeline: 3, peers: { '10.0.0.12': `${SYSID} 4 0/6000060 ` }, files: ['fenced', 'start-anyway'], started: true },
   { name: 'its own address is not asked (no peer: a lone primary that crashed starts)', timeline: 1, peers: {}, started: true },
+  {
+    name: 'a primary promoted just before it crashed (history file 4, last checkpoint still on 3) starts beside its standby on 4: not fenced by its own promotion',
+    timeline: 3,
+    peers: { '10.0.0.12': `${SYSID} 4 0/6000060 ` },
+    files: ['history-4'],
+    started: true,
+  },
+  { name: 'a control file it cannot read (no system identifier) is a refusal, not a pass', controlText: "Database cluster state:               in production\nLatest checkpoint's TimeLineID:       3\n", peers: { '10.0.0.12': `${SYSID} 9 0/6000060 ` }, started: false, says: /did not say its system identifier/ },
+  { name: 'a peer answer that is not numbers does not count as an answer', timeline: 3, peers: { '10.0.0.12': 'WARNING: something 3 0/0' }, started: false, says: /no peer answered in 30 s \( 10\.0\.0\.12\(unreadable answer\)\)/ },
 ]
 
 for (const c of CASES)

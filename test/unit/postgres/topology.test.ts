@@ -229,6 +229,7 @@ const accepted: [string, string, Record<string, PgNode | { unreachable: string }
     /^db1 is the primary \(down \(shut down\), timeline 1, checkpoint 0\/3000028\); db2: down/,
   ],
   ['(d) named explicitly (-e pg_primary), the primary is kept over a later timeline elsewhere', 'db1', { db1: down(1), db2: down(2) }, { explicit: true }, /^db1 is the primary/],
+  ['(e) named explicitly, a fenced primary is the operator\'s decision (the tier lifts the fence)', 'db1', { db1: down(1, SYSTEM_ID, { fenced: 'by the start guard' }), db2: standby(1) }, { explicit: true }, /^db1 is the primary/],
   ['(g) an unreachable host is left out', 'db1', { db1: primary(1), db2: { unreachable: 'timeout' } }, {}, /^db1 is the primary \(primary, timeline 1, 0\/3000060\); no other database host answered$/],
   ['(g) the primary itself unreachable: the others are still listed', 'db1', { db1: { unreachable: 'timeout' }, db2: standby(1) }, {}, /^db1 is the primary \(not reachable\); db2: standby/],
   ['(h) fresh hosts: no cluster anywhere yet', 'db1', { db1: absent, db2: absent }, {}, /^db1 is the primary \(no cluster\); db2: no cluster$/],
@@ -275,7 +276,7 @@ const refused: [string, string, Record<string, PgNode | { unreachable: string }>
     { db1: down(1, SYSTEM_ID, { fenced: 'fenced by drill pg-failover at 2026-12-04T13:20:00Z' }), db2: standby(1) },
     {},
     [/^db1 is fenced and must not start as a primary: fenced by drill pg-failover at 2026-12-04T13:20:00Z$/],
-    [/-e pg_primary=NEW_PRIMARY/, /rejoining db1 as a standby lifts the fence/],
+    [/-e pg_primary=NEW_PRIMARY/, /rejoining db1 as a standby lifts the fence/, /If it really is the primary, -e pg_primary=db1 lifts the fence and starts it/],
   ],
   [
     "(f) the inventory's primary runs as a standby and nobody accepts writes",
