@@ -24,6 +24,8 @@ export interface LabDrill {
 export const LAB_DRILLS: Readonly<Record<string, LabDrill>> = {
   'pg-switchover': { playbook: 'playbooks/dr-pg-switchover.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'] },
   'pg-failover': { playbook: 'playbooks/dr-pg-failover.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'], flags: ['--limit', 'postgres'] },
+  // The seed's whole case: Harbor on the pair, repointed by the failover and back.
+  'pg-failover-harbor': { playbook: 'playbooks/dr-pg-failover.ts', hosts: ['nfs1', 'db1', 'db2', 'harbor1', 'harbor2'], converge: ['playbooks/ha-pg-replicated.ts'] },
   'pg-restore': { playbook: 'playbooks/dr-pg-restore.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'], flags: ['--limit', 'postgres'] },
 }
 
