@@ -10,6 +10,8 @@ import { Progress, finalSeconds } from './progress.ts'
 import { BerthError } from '../src/errors.ts'
 import { ensurePrerequisites } from './prerequisites.ts'
 import { LabError } from './errors.ts'
+import { LabHosts } from '../test/support/lab-hosts.ts'
+import { reveal, type Secret } from '../src/secrets.ts'
 
 export interface LabDrill {
   playbook: string
@@ -19,13 +21,37 @@ export interface LabDrill {
   converge: readonly [string, ...string[]]
   /** The drill's own flags before the user's (the hosts it runs on: the lab has no Harbor node up for the database drills). */
   flags?: readonly string[]
+  /** After the converge, before the drill: what the lab sets up for it (a client of Harbor). */
+  prepare?: () => Promise<void>
+}
+
+const HARBOR_CLIENT_IMAGE = '10.77.0.21/library/berth-drill:1'
+
+/** nfs1's Docker as Harbor's client: plain HTTP to harbor1 (the lab has no TLS), logged in as admin, with an image pushed. */
+async function harborClientOnNfs1(): Promise<void> {
+  const hosts = await LabHosts.load()
+  hosts.connect('nfs1')
+  try {
+    const nfs1 = hosts.host('nfs1')
+    await nfs1.$`printf '%s\n' ${JSON.stringify({ 'insecure-registries': ['10.77.0.21'] })} > /etc/docker/daemon.json && systemctl reload docker`
+    await nfs1.$`docker login -u admin --password-stdin 10.77.0.21`.stdin(reveal(hosts.vars('harbor1').harbor_admin_password as string | Secret)).quiet()
+    await nfs1.$`tar -C /etc -c hostname os-release | docker import - ${HARBOR_CLIENT_IMAGE} >/dev/null && docker push -q ${HARBOR_CLIENT_IMAGE}`.quiet()
+  } finally {
+    await Promise.all(hosts.connections.map((c) => c.close()))
+  }
 }
 
 export const LAB_DRILLS: Readonly<Record<string, LabDrill>> = {
   'pg-switchover': { playbook: 'playbooks/dr-pg-switchover.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'] },
   'pg-failover': { playbook: 'playbooks/dr-pg-failover.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'], flags: ['--limit', 'postgres'] },
   // The seed's whole case: Harbor on the pair, repointed by the failover and back.
-  'pg-failover-harbor': { playbook: 'playbooks/dr-pg-failover.ts', hosts: ['nfs1', 'db1', 'db2', 'harbor1', 'harbor2'], converge: ['playbooks/ha-pg-replicated.ts'] },
+  'pg-failover-harbor': {
+    playbook: 'playbooks/dr-pg-failover.ts',
+    hosts: ['nfs1', 'db1', 'db2', 'harbor1', 'harbor2'],
+    converge: ['playbooks/ha-pg-replicated.ts'],
+    flags: ['-e', 'drill.harborClient=nfs1', '-e', `drill.image=${HARBOR_CLIENT_IMAGE}`],
+    prepare: harborClientOnNfs1,
+  },
   'pg-restore': { playbook: 'playbooks/dr-pg-restore.ts', hosts: ['db1', 'db2'], converge: ['playbooks/ha-pg-replicated.ts', '--limit', 'postgres'], flags: ['--limit', 'postgres'] },
 }
 
@@ -44,6 +70,10 @@ try {
   progress.line(`\nconverge: ./${converge} -i inventory/lab.yml ${convergeFlags.join(' ')}`)
   const c = await $({ stdio: 'inherit', nothrow: true })`./${converge} -i ${DEFAULT_INVENTORY} ${convergeFlags}`
   if (c.exitCode !== 0) throw new LabError(`the converge before the drill failed (exit ${c.exitCode ?? c.signal}): the drill did not run`)
+  if (spec.prepare) {
+    progress.line('\nprepare: what the drill needs on the lab')
+    await spec.prepare()
+  }
   const all = [...(spec.flags ?? []), ...flags]
   progress.line(`\ndrill: ./${spec.playbook} -i inventory/lab.yml ${all.join(' ')}`)
   const r = await $({ stdio: 'inherit', nothrow: true })`./${spec.playbook} -i ${DEFAULT_INVENTORY} ${all}`

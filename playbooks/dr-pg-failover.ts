@@ -28,6 +28,9 @@
 //   ... -e drill.maxLagBytes=N      promote only a standby at most N bytes behind the primary's last position seen (default 1 MiB, Patroni's maximum_lag_on_failover)
 //   ... -e drill.client=HOST        where the writer runs (default: the standby to promote; never the primary)
 //   ... -e drill.switchBack=false   leave the new primary in place (then make the inventory agree: the report says how)
+//   ... -e drill.harborClient=HOST -e drill.image=REF   HOST's Docker pulls REF and pushes new tags of it through Harbor
+//                                   all along (trusting the registry, logged in): the report gives the longest
+//                                   interruption of each
 //   npm run drill -- pg-failover    on the lab, from a fresh converge
 import { playbook, sh, type Host, type Playbook } from '../src/index.ts'
 import { drill, DrillAbort, type Drill } from '../src/drill/drill.ts'
@@ -43,12 +46,15 @@ import { harborTier } from './tiers/harbor.ts'
 import { redisEndpoints } from './tiers/redis.ts'
 import { act, auditRows, checkpointCommand, chooseCandidate, describeTopology, dropWriterTableCommand, lagBound, lagBytes, nodeOf, primaryAndStandbys, promoteCommand, query, rowTimeline, streamingTo, switchPoint, unfenceCommand, writerSteps } from './drills/postgres.ts'
 import { switchover } from './drills/switchover-leg.ts'
+import { longestGap, startHarborLoad, type HarborLoad } from './drills/harbor-load.ts'
 
 interface DrillVars {
   to?: string
   client?: string
   maxLagBytes?: number
   switchBack?: boolean
+  harborClient?: string
+  image?: string
   reportDir?: string
 }
 
@@ -85,6 +91,8 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
 
     // The standbys first: after the promotion libpq finds the writable one at once, not after the dead primary's connect timeout.
     const { writer, run, database, cancelStop: cancelStopWriter } = await writerSteps(pb, d, { primary: P, client, addresses: [...standbys.map((h) => pb.host(h).address), P.address] })
+    // Harbor's own clients, when asked: pulls and pushes through one node, logged the same way.
+    const harbor = await harborLoadSteps(pb, d, vars)
     await new Promise((r) => setTimeout(r, 1000))
 
     // ---- the fault ----
@@ -230,6 +238,8 @@ await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote t
       })
       await repointHarbor(pb, d, P)
     } else if (home !== S.name) d.mark(`the inventory says ${home} is the primary; ${S.name} is: put ${S.name} in group pg_primary and ${primary} in pg_standby, or run the playbooks with -e pg_primary=${S.name}`)
+    // After the last repoint: the interruptions it caused count too.
+    if (harbor) await harborLoadMeasures(d, harbor, faultEpoch)
     const after = await observeTopology(pb, 'drill: what each database host is now')
     d.topology('after', describeTopology(after))
     await d.steadyState('after', [
@@ -250,4 +260,39 @@ async function repointHarbor(pb: Playbook, d: Drill, primary: Host): Promise<voi
     await harborTier(pb, { database: { name: primary.name, address: primary.address }, redis: redisEndpoints(pb) }).play()
     s.note(`${nodes.join(', ')}: harbor.yml names ${primary.address}`)
   })
+}
+
+/** The Harbor client loads, started when drill.harborClient and drill.image are both given; their rollback stops them. */
+async function harborLoadSteps(pb: Playbook, d: Drill, vars: DrillVars): Promise<(HarborLoad & { cancelStop: () => void }) | undefined> {
+  if (!vars.harborClient && !vars.image) return undefined
+  if (!vars.harborClient || !vars.image) throw new DrillAbort('drill.harborClient and drill.image go together: the host whose Docker pulls and pushes, and the image it uses; nothing was done')
+  const client = pb.host(vars.harborClient)
+  const image = vars.image
+  const load = await d.step(`Harbor's clients: ${client.name} pulls and pushes ${image}`, async (s) => {
+    const l = await startHarborLoad(client, image)
+    const w = await waitUntil(async () => [await l.pulls.samples(), await l.pushes.samples()] as const, ([a, b]) => a.some((x) => x.ok) && b.some((x) => x.ok), { timeoutMs: 60_000, intervalMs: 250 })
+    if (!w.ok) {
+      await Promise.all([l.pulls.stop(), l.pushes.stop()])
+      throw new DrillAbort(`${client.name} could not pull and push ${image} within 60 s before the fault: ${[...(w.value?.[0] ?? []), ...(w.value?.[1] ?? [])].filter((x) => !x.ok).at(-1)?.detail ?? w.error ?? 'no output'}`)
+    }
+    s.note('a pull and a push went through before the fault')
+    return l
+  })
+  const cancelStop = d.onRollback("stop Harbor's clients", async () => void (await Promise.all([load.pulls.stop(), load.pushes.stop()])))
+  return { ...load, cancelStop }
+}
+
+async function harborLoadMeasures(d: Drill, load: HarborLoad & { cancelStop: () => void }, faultEpoch: number): Promise<void> {
+  const [pulls, pushes] = await d.step("stop Harbor's clients", async (s) => {
+    const r = await Promise.all([load.pulls.stop(), load.pushes.stop()])
+    s.note(`${r[0].filter((x) => x.ok).length} pulls and ${r[1].filter((x) => x.ok).length} pushes went through, ${r[0].filter((x) => !x.ok).length} and ${r[1].filter((x) => !x.ok).length} failed`)
+    return r
+  })
+  load.cancelStop()
+  for (const [what, samples] of [['pulls', pulls], ['pushes', pushes]] as const) {
+    const g = longestGap(samples, faultEpoch)
+    d.measure({ name: `Harbor ${what}: longest interruption`, value: g.gapMs, unit: 'ms', how: `the ${what}' log: the longest time without one going through, from the fault to the end (${g.failed} failed${g.to === undefined && g.failed ? ', still failing at the end' : ''}); it includes Harbor's own restarts when it is repointed` })
+    const last = [...samples].sort((a, b) => a.atMs - b.atMs).at(-1)
+    if (!last?.ok) d.fail(`Harbor ${what} still fail at the end of the drill: ${last?.detail.slice(0, 160) ?? 'no attempt'}`)
+  }
 }
