@@ -44,7 +44,7 @@ import { pg13Standby } from '../roles/pg13-standby/index.ts'
 import { clusterAt, databasePrimary, databaseRoleOptions, databaseTier, observeTopology } from './tiers/database.ts'
 import { harborTier } from './tiers/harbor.ts'
 import { redisEndpoints } from './tiers/redis.ts'
-import { act, auditRows, checkpointCommand, chooseCandidate, describeTopology, dropWriterTableCommand, lagBound, lagBytes, nodeOf, primaryAndStandbys, promoteCommand, query, rowTimeline, streamingTo, switchPoint, unfenceCommand, writerSteps } from './drills/postgres.ts'
+import { act, auditRows, checkpointCommand, chooseCandidate, describeTopology, drillVars, dropWriterTableCommand, lagBound, lagBytes, nodeOf, primaryAndStandbys, promoteCommand, query, rowTimeline, showTopology, streamingTo, switchPoint, topologyBefore, unfenceCommand, writerSteps } from './drills/postgres.ts'
 import { switchover } from './drills/switchover-leg.ts'
 import { longestGap, startHarborLoad, type HarborLoad } from './drills/harbor-load.ts'
 
@@ -59,19 +59,13 @@ interface DrillVars {
 }
 
 await playbook('dr-pg-failover: the PostgreSQL primary dies; fence it, promote the standby, rejoin the old primary', async (pb) => {
-  const first = pb.hosts('pg_primary:pg_standby')[0]
-  const vars = first?.var<DrillVars>('drill', {}) ?? {}
+  const vars = drillVars<DrillVars>(pb)
   const maxLag = lagBound(vars.maxLagBytes)
   await drill(pb, { name: 'pg-failover', title: 'Failover of the PostgreSQL primary after a power cut, under a writer: fence, promote the standby, repoint Harbor, rejoin the old primary without deleting its data.', reportDir: vars.reportDir }, async (d) => {
-    const before = await d.step('read the topology from the hosts', async (s) => {
-      const t = await observeTopology(pb, 'drill: what each database host is')
-      s.note(Object.entries(describeTopology(t)).map(([h, x]) => `${h}: ${x}`).join('; '))
-      return t
-    })
-    d.topology('before', describeTopology(before))
+    const before = await topologyBefore(pb, d)
     const { primary, standbys } = primaryAndStandbys(before)
     if (standbys.length === 0 || (vars.to && !standbys.includes(vars.to)))
-      throw new DrillAbort(`no standby to fail over to: ${vars.to ? `${vars.to} is not` : 'no host is'} a running standby on ${primary}'s timeline (${Object.entries(describeTopology(before)).map(([h, x]) => `${h}: ${x}`).join('; ')}); nothing was done`)
+      throw new DrillAbort(`no standby to fail over to: ${vars.to ? `${vars.to} is not` : 'no host is'} a running standby on ${primary}'s timeline (${showTopology(before)}); nothing was done`)
     const P = pb.host(primary)
     const oldTimeline = nodeOf(before, primary)?.timeline ?? 0
     const clientName = vars.client ?? vars.to ?? (standbys[0] as string)

@@ -39,7 +39,7 @@ import { pgpassLine, psql, sqlLiteral } from '../roles/postgres/psql.ts'
 import { clusterAt, observeTopology } from './tiers/database.ts'
 import { harborTier } from './tiers/harbor.ts'
 import { redisEndpoints } from './tiers/redis.ts'
-import { act, archiveFilesNeeded, describeTopology, dropWriterTableCommand, primaryAndStandbys, query, targetTimeMs, writerDatabase, writerSteps } from './drills/postgres.ts'
+import { act, archiveFilesNeeded, describeTopology, drillVars, dropWriterTableCommand, primaryAndStandbys, query, targetTimeMs, topologyBefore, writerDatabase, writerSteps } from './drills/postgres.ts'
 
 interface DrillVars {
   target?: string
@@ -54,8 +54,7 @@ interface DrillVars {
 }
 
 await playbook('dr-pg-restore: restore the PostgreSQL primary from its base backup and WAL archive onto another host', async (pb) => {
-  const first = pb.hosts('pg_primary:pg_standby')[0]
-  const vars = first?.var<DrillVars>('drill', {}) ?? {}
+  const vars = drillVars<DrillVars>(pb)
   const port = vars.port ?? 5433
   const clusterName = vars.cluster ?? 'restore'
   const work = vars.workDir ?? '/var/lib/berth/drill-restore'
@@ -70,12 +69,7 @@ await playbook('dr-pg-restore: restore the PostgreSQL primary from its base back
   if (vars.pointHarbor && !vars.keep) throw new ConfigError('drill.pointHarbor=true needs drill.keep=true: Harbor would be left on a cluster the drill removes')
 
   await drill(pb, { name: 'pg-restore', title: 'Restore of the PostgreSQL primary from a base backup and the WAL archive onto another host, under a writer; the primary and its archive are only read.', reportDir: vars.reportDir }, async (d) => {
-    const before = await d.step('read the topology from the hosts', async (s) => {
-      const t = await observeTopology(pb, 'drill: what each database host is')
-      s.note(Object.entries(describeTopology(t)).map(([h, x]) => `${h}: ${x}`).join('; '))
-      return t
-    })
-    d.topology('before', describeTopology(before))
+    const before = await topologyBefore(pb, d)
     const { primary, standbys } = primaryAndStandbys(before)
     const targetName = vars.target ?? standbys[0]
     if (!targetName) throw new DrillAbort('no host to restore onto: name one with -e drill.target=HOST (PostgreSQL installed); nothing was done')

@@ -29,7 +29,7 @@
 import { playbook } from '../src/index.ts'
 import { drill, DrillAbort } from '../src/drill/drill.ts'
 import { databaseTier, observeTopology } from './tiers/database.ts'
-import { act, auditRows, describeTopology, dropWriterTableCommand, lagBound, lagBytes, nodeOf, primaryAndStandbys, query, streamingTo, writerDatabase, writerSteps } from './drills/postgres.ts'
+import { act, auditRows, describeTopology, drillVars, dropWriterTableCommand, lagBound, lagBytes, nodeOf, primaryAndStandbys, query, showTopology, streamingTo, topologyBefore, writerDatabase, writerSteps } from './drills/postgres.ts'
 import { switchover } from './drills/switchover-leg.ts'
 
 interface DrillVars {
@@ -40,22 +40,16 @@ interface DrillVars {
 }
 
 await playbook('dr-pg-switchover: switch the PostgreSQL primary over and back, losing nothing', async (pb) => {
-  const first = pb.hosts('pg_primary:pg_standby')[0]
-  const vars = first?.var<DrillVars>('drill', {}) ?? {}
+  const vars = drillVars<DrillVars>(pb)
   const maxLag = lagBound(vars.maxLagBytes)
   await drill(pb, { name: 'pg-switchover', title: 'Planned switchover of the PostgreSQL primary to its standby and back, under a writer; zero rows may be lost.', reportDir: vars.reportDir }, async (d) => {
-    const before = await d.step('read the topology from the hosts', async (s) => {
-      const t = await observeTopology(pb, 'drill: what each database host is')
-      s.note(Object.entries(describeTopology(t)).map(([h, x]) => `${h}: ${x}`).join('; '))
-      return t
-    })
-    d.topology('before', describeTopology(before))
+    const before = await topologyBefore(pb, d)
     const { primary, standbys } = primaryAndStandbys(before)
     // The least behind first; a lag that cannot be computed sorts last.
     const lagOf = (h: string) => lagBytes(nodeOf(before, primary)!, nodeOf(before, h)!) ?? Number.POSITIVE_INFINITY
     const target = vars.to ?? [...standbys].sort((a, b) => lagOf(a) - lagOf(b))[0]
     if (!target || !standbys.includes(target))
-      throw new DrillAbort(`no standby to switch to: ${vars.to ? `${vars.to} is not` : 'no host is'} a running standby on ${primary}'s timeline (${Object.entries(describeTopology(before)).map(([h, x]) => `${h}: ${x}`).join('; ')}); nothing was done`)
+      throw new DrillAbort(`no standby to switch to: ${vars.to ? `${vars.to} is not` : 'no host is'} a running standby on ${primary}'s timeline (${showTopology(before)}); nothing was done`)
     const P = pb.host(primary)
     const S = pb.host(target)
     const client = pb.host(vars.client ?? target)

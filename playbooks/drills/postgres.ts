@@ -11,7 +11,7 @@ import { controlDataField } from '../../roles/postgres/cluster-facts.ts'
 import { binDir, slotNameFor, unitName } from '../../roles/postgres/layout.ts'
 import { pgpassLine, psql, sqlLiteral } from '../../roles/postgres/psql.ts'
 import { describeNode, FENCE_FILE, lsnDiff, type PgNode } from '../../roles/postgres/topology.ts'
-import { clusterAt } from '../tiers/database.ts'
+import { clusterAt, observeTopology } from '../tiers/database.ts'
 
 export type Topology = Map<string, PgNode | { unreachable: string }>
 
@@ -23,11 +23,31 @@ export const nodeOf = (t: Topology, host: string): PgNode | undefined => {
 
 export const describeTopology = (t: Topology): Record<string, string> => Object.fromEntries([...t].map(([h, n]) => [h, describeNode(n)]))
 
+/** Every host's description on one line: 'db1: primary, …; db2: standby, …'. */
+export const showTopology = (t: Topology): string =>
+  Object.entries(describeTopology(t))
+    .map(([h, x]) => `${h}: ${x}`)
+    .join('; ')
+
+/** The drill's first step: what every database host is, recorded as the topology before. */
+export async function topologyBefore(pb: Playbook, d: Drill): Promise<Topology> {
+  const t = await d.step('read the topology from the hosts', async (s) => {
+    const observed = await observeTopology(pb, 'drill: what each database host is')
+    s.note(showTopology(observed))
+    return observed
+  })
+  d.topology('before', describeTopology(t))
+  return t
+}
+
+/** The `drill` variable (-e drill.KEY=…), as the first database host sees it. */
+export const drillVars = <T extends object>(pb: Playbook): Partial<T> => pb.hosts('pg_primary:pg_standby')[0]?.var<Partial<T>>('drill', {}) ?? {}
+
 /** The one writable primary and the streaming standbys, or an abort saying what is off. */
 export function primaryAndStandbys(t: Topology): { primary: string; standbys: string[] } {
   const primaries = [...t].filter(([, n]) => !('unreachable' in n) && n.role === 'primary').map(([h]) => h)
   if (primaries.length !== 1)
-    throw new DrillAbort(`expected exactly one writable primary, found ${primaries.length}${primaries.length ? ` (${primaries.join(', ')})` : ''}: ${Object.entries(describeTopology(t)).map(([h, d]) => `${h}: ${d}`).join('; ')}`)
+    throw new DrillAbort(`expected exactly one writable primary, found ${primaries.length}${primaries.length ? ` (${primaries.join(', ')})` : ''}: ${showTopology(t)}`)
   const primary = primaries[0] as string
   const p = nodeOf(t, primary) as PgNode
   const standbys = [...t].filter(([h, n]) => h !== primary && !('unreachable' in n) && n.role === 'standby' && n.systemId === p.systemId && n.timeline === p.timeline).map(([h]) => h)
